@@ -1,0 +1,87 @@
+"""The audit trail page: read-only, filterable; no route edits or deletes an entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, render_template, request
+from flask_babel import get_timezone
+from sqlalchemy import distinct, select
+
+from portal.audit import bp
+from portal.core.audit import AuditEntry
+from portal.core.pagination import keyset_page
+from portal.core.permissions import Permission, require
+from portal.extensions import db
+
+
+def _parse_day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _day_start_utc(day: dt.date) -> dt.datetime:
+    local = dt.datetime.combine(day, dt.time.min, tzinfo=get_timezone())
+    return local.astimezone(dt.UTC)
+
+
+@bp.route("/")
+@require(Permission.VIEW_AUDIT)
+def index():
+    args = request.args
+    actor = (args.get("actor") or "").strip().lower()
+    object_type = args.get("object_type") or ""
+    object_id = (args.get("object_id") or "").strip()
+    action = args.get("action") or ""
+    date_from = _parse_day(args.get("from"))
+    date_to = _parse_day(args.get("to"))
+    stmt = select(AuditEntry)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor_name == actor)
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEntry.object_id == object_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if date_from:
+        stmt = stmt.where(AuditEntry.at >= _day_start_utc(date_from))
+    if date_to:
+        stmt = stmt.where(AuditEntry.at < _day_start_utc(date_to + dt.timedelta(days=1)))
+
+    def _int(name):
+        try:
+            return int(args[name]) if args.get(name) else None
+        except ValueError:
+            return None
+
+    page = keyset_page(
+        stmt,
+        AuditEntry.id,
+        after=_int("after"),
+        before=_int("before"),
+        size=current_app.config["PAGE_SIZE"],
+        descending=True,
+    )
+    object_types = db.session.execute(
+        select(distinct(AuditEntry.object_type)).order_by(AuditEntry.object_type)
+    ).scalars()
+    actions = db.session.execute(
+        select(distinct(AuditEntry.action)).order_by(AuditEntry.action)
+    ).scalars()
+    return render_template(
+        "audit/index.html",
+        page=page,
+        object_types=list(object_types),
+        actions=list(actions),
+        f={
+            "actor": actor,
+            "object_type": object_type,
+            "object_id": object_id,
+            "action": action,
+            "from": args.get("from") or "",
+            "to": args.get("to") or "",
+        },
+    )

@@ -1,0 +1,51 @@
+"""Keyset pagination: deep pages cost what the first page costs (see PERF.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+
+from portal.extensions import db
+
+
+@dataclass
+class KeysetPage:
+    items: list[Any]
+    next_key: Any | None
+    prev_key: Any | None
+
+
+def keyset_page(
+    stmt: Select, key_column, *, after=None, before=None, size=50, descending=False
+) -> KeysetPage:
+    """One page of stmt ordered by a unique key column; after/before are keys from a link."""
+    forward = before is None
+    if descending:
+        if after is not None:
+            stmt = stmt.where(key_column < after)
+        if before is not None:
+            stmt = stmt.where(key_column > before)
+        order = key_column.desc() if forward else key_column.asc()
+    else:
+        if after is not None:
+            stmt = stmt.where(key_column > after)
+        if before is not None:
+            stmt = stmt.where(key_column < before)
+        order = key_column.asc() if forward else key_column.desc()
+    rows = list(db.session.execute(stmt.order_by(order).limit(size + 1)).scalars())
+    more = len(rows) > size
+    rows = rows[:size]
+    if not forward:
+        rows.reverse()
+    key_name = key_column.key
+    first = getattr(rows[0], key_name) if rows else None
+    last = getattr(rows[-1], key_name) if rows else None
+    if forward:
+        next_key = last if more else None
+        prev_key = first if (after is not None and rows) else None
+    else:
+        prev_key = first if more else None
+        next_key = last if rows else None
+    return KeysetPage(rows, next_key, prev_key)

@@ -1,0 +1,119 @@
+"""Permissions in one place: the role -> permission map, can() and @require()."""
+
+from __future__ import annotations
+
+import enum
+from functools import wraps
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.core.workflow import LabelledEnum
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin", _l("Administrator")
+    HQ = "hq", _l("HQ after-sales")
+    AUDITOR = "auditor", _l("Auditor")
+    FINANCE = "finance", _l("Finance")
+    STATION = "station", _l("Station")
+
+
+class Permission(enum.Enum):
+    """What a user may do; views require them, services and templates ask can()."""
+
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_ALL_STATIONS = "view_all_stations"
+    VIEW_OWN_STATION = "view_own_station"
+    MANAGE_STATIONS = "manage_stations"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+    CHANGE_OWN_PASSWORD = "change_own_password"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION},
+    Role.HQ: frozenset(
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_ALL_STATIONS,
+            P.MANAGE_STATIONS,
+            P.VIEW_AUDIT,
+            P.CHANGE_OWN_PASSWORD,
+        }
+    ),
+    Role.AUDITOR: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
+    Role.FINANCE: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
+    Role.STATION: frozenset({P.VIEW_DASHBOARD, P.VIEW_OWN_STATION, P.CHANGE_OWN_PASSWORD}),
+}
+
+
+def permissions_of(user) -> frozenset[Permission]:
+    """Every permission the user's roles grant."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    granted: set[Permission] = set()
+    for role in user.role_set:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def can(user, permission: Permission, obj=None) -> bool:
+    """Whether the user holds the permission, and, for a station-owned obj, may reach it."""
+    if permission not in permissions_of(user):
+        return False
+    if obj is not None:
+        station_id = getattr(obj, "station_id", None)
+        if station_id is None and obj.__class__.__name__ == "Station":
+            station_id = obj.id
+        if station_id is not None and not sees_all_stations(user):
+            return user.station_id == station_id
+    return True
+
+
+def sees_all_stations(user) -> bool:
+    """HQ-side users see every station; station users only their own."""
+    return P.VIEW_ALL_STATIONS in permissions_of(user)
+
+
+def require(*permissions: Permission):
+    """View decorator: 401 for anonymous users (redirect to login), 403 without a permission."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from portal.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not all(can(current_user, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = permissions
+        return wrapped
+
+    return decorator
+
+
+def require_any(*permissions: Permission):
+    """View decorator: at least one of the permissions."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from portal.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not any(can(current_user, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = permissions
+        return wrapped
+
+    return decorator
