@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app, render_template, request
-from flask_babel import get_timezone
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from portal.audit import bp
 from portal.core.audit import AuditEntry
+from portal.core.i18n import local_tz
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, require
 from portal.extensions import db
@@ -23,7 +23,7 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 
 def _day_start_utc(day: dt.date) -> dt.datetime:
-    local = dt.datetime.combine(day, dt.time.min, tzinfo=get_timezone())
+    local = dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
     return local.astimezone(dt.UTC)
 
 
@@ -66,10 +66,10 @@ def index():
         descending=True,
     )
     object_types = db.session.execute(
-        select(distinct(AuditEntry.object_type)).order_by(AuditEntry.object_type)
+        select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
     ).scalars()
     actions = db.session.execute(
-        select(distinct(AuditEntry.action)).order_by(AuditEntry.action)
+        select(AuditEntry.action).distinct().order_by(AuditEntry.action)
     ).scalars()
     return render_template(
         "audit/index.html",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
+import os
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session
 from flask_babel import format_currency, format_date, format_datetime
@@ -43,13 +46,25 @@ def local_date(value: dt.date | None) -> str:
     return format_date(value, "medium")
 
 
+def translation_directories(root: str) -> list[str]:
+    """portal/translations plus each module's own portal/<module>/translations."""
+    found = [os.path.join(root, "translations")]
+    found += sorted(glob.glob(os.path.join(root, "*", "translations")))
+    return [d for d in found if os.path.isdir(d)]
+
+
+def local_tz() -> ZoneInfo:
+    """The portal's display time zone (Asia/Shanghai by default)."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
 def init_i18n(app: Flask) -> None:
     from portal.extensions import babel
 
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories="translations",
+        default_translation_directories=";".join(translation_directories(app.root_path)),
     )
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["datetime"] = local_datetime
