@@ -43,7 +43,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import audit, auth, main, stations
+    from portal import audit, auth, certification, main, stations
 
     for blueprint in (
         main.bp,
@@ -51,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
         auth.users_bp,
         stations.bp,
         audit.bp,
+        certification.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,5 +1,20 @@
 """Every module's models, imported once so metadata and migrations see them all."""
 
 from portal.auth.models import User, UserRole, UserSession  # noqa: F401
+from portal.certification.models import (  # noqa: F401
+    Application,
+    Attachment,
+    Certificate,
+    CertificationAttempt,
+    ScreeningSheet,
+    ScreeningWeightSet,
+    StationCodeSequence,
+    StationCompliance,
+    StationProfile,
+    Technician,
+    TierRequirement,
+    TierRuleSet,
+)
 from portal.core.audit import AuditEntry  # noqa: F401
+from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.stations.models import Station  # noqa: F401

@@ -54,3 +54,114 @@ class Factories:
         )
         self.db.session.flush()
         return user
+
+    # --- certification -------------------------------------------------------------------
+
+    def candidate(self, company_name="测试通讯有限公司", password="secret-pass-1"):  # noqa: S107
+        """A signed-up candidate: returns its draft application (applicant on .applicant)."""
+        from portal.certification import services as cert_services
+
+        n = next(_seq)
+        application = cert_services.sign_up(
+            username=f"candidate-{n}",
+            password=password,
+            display_name=f"候选 {n}",
+            email=f"candidate-{n}@example.com",
+            company_name=company_name,
+        )
+        self.db.session.flush()
+        return application
+
+    def complete_application(self, tier="service_station", city_class="2", **overrides):
+        """A draft application with every step filled in and both attachments."""
+        import io
+
+        from portal.certification import rules
+        from portal.certification import services as cert_services
+
+        application = self.candidate()
+        first = "91410100MA44K0X0"[:16] + f"{next(_seq) % 10}"
+        values = {
+            "company_name": application.company_name,
+            "credit_code": first + rules.credit_code_check_char(first),
+            "legal_representative": "张三",
+            "address": "测试路 2 号",
+            "province": "HA",
+            "city": "开封",
+            "city_class": city_class,
+            "requested_tier": tier,
+            "brands_serviced": "华为",
+            "contact_phone": "13800000001",
+            "contact_email": "a@example.com",
+            "no_counterfeit_declared": True,
+        }
+        values.update({k: v for k, v in overrides.items() if k in values})
+        cert_services.save_step(None, application, "company", values)
+        areas = {"reception_area": "10", "repair_area": "12", "storage_area": "9"}
+        areas.update({k: v for k, v in overrides.items() if k in areas})
+        cert_services.save_step(None, application, "areas", areas)
+        cert_services.save_step(
+            None,
+            application,
+            "equipment",
+            {"has_tools": True, "has_computer": True, "has_test_instruments": True,
+             "service_phone": "0371-1", "equipment_notes": ""},
+        )
+        cert_services.save_step(
+            None,
+            application,
+            "finances",
+            {"financial_year": 2025, "total_assets": "100000", "revenue": "200000",
+             "net_profit": "10000"},
+        )
+        cert_services.add_staff(None, application, name="协调人", role="coordinator")
+        cert_services.upload_attachment(
+            None, application, "business_licence", "licence.pdf", io.BytesIO(b"%PDF-1.4 x")
+        )
+        cert_services.upload_attachment(
+            None, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
+        )
+        self.db.session.flush()
+        return application
+
+    def technician(self, station=None, application=None, role="repair_technician", **kwargs):
+        from portal.certification.models import Technician
+
+        person = Technician(
+            station_id=station.id if station is not None else None,
+            application=application,
+            name=kwargs.pop("name", f"技师 {next(_seq)}"),
+            role=role,
+            id_number=kwargs.pop("id_number", "410102199001011234"),
+            **kwargs,
+        )
+        self.db.session.add(person)
+        self.db.session.flush()
+        return person
+
+    def certificate(self, technician, issued_on, track="repair_technician", revoked_on=None):
+        from portal.certification import rules
+        from portal.certification.models import Certificate
+
+        cert = Certificate(
+            number=f"T{next(_seq):08d}",
+            technician_id=technician.id,
+            track=track,
+            issued_on=issued_on,
+            expires_on=rules.certificate_expiry(issued_on),
+            revoked_on=revoked_on,
+        )
+        self.db.session.add(cert)
+        self.db.session.flush()
+        self.db.session.refresh(technician)
+        return cert
+
+    def deposit(self, station, amount="5000", kind="paid"):
+        from portal.spares import services as deposit_services
+
+        account = deposit_services.account_for_station(station.id, create=True)
+        entry = deposit_services.record_entry(
+            None, account, kind=kind, amount=amount, entry_on=dt.date(2026, 1, 5)
+        )
+        self.db.session.flush()
+        return entry

@@ -123,8 +123,11 @@ def _require_admin(actor) -> None:
         raise PermissionDenied(_l("You may not manage users."))
 
 
-def _check_station_binding(roles: set[Role], station_id: int | None) -> None:
-    if Role.STATION in roles and station_id is None:
+def _check_station_binding(
+    roles: set[Role], station_id: int | None, candidate: bool = False
+) -> None:
+    # A candidate (station role, application under way) has no station until authorized.
+    if Role.STATION in roles and station_id is None and not candidate:
         raise DomainError(_l("A station user must be bound to a station."), field="station_id")
     if Role.STATION not in roles and station_id is not None:
         raise DomainError(
@@ -147,9 +150,11 @@ def create_user(
     station_id: int | None = None,
     locale: str | None = None,
     is_demo: bool = False,
+    candidate: bool = False,
 ) -> User:
-    """Create a user with roles; a station user is bound to its station."""
-    _require_admin(actor)
+    """Create a user with roles; a station user is bound to its station (or is a candidate)."""
+    if not candidate:
+        _require_admin(actor)
     name = (username or "").strip().lower()
     if not name:
         raise DomainError(_l("A username is required."), field="username")
@@ -158,7 +163,7 @@ def create_user(
     role_set = {Role(r) for r in roles}
     if not role_set:
         raise DomainError(_l("Choose at least one role."), field="roles")
-    _check_station_binding(role_set, station_id)
+    _check_station_binding(role_set, station_id, candidate=candidate)
     _check_password_rules(password)
     user = User(
         username=name,
@@ -194,7 +199,9 @@ def update_user(
     role_set = {Role(r) for r in roles}
     if not role_set:
         raise DomainError(_l("Choose at least one role."), field="roles")
-    _check_station_binding(role_set, station_id)
+    _check_station_binding(
+        role_set, station_id, candidate=user.station_id is None and Role.STATION in user.role_set
+    )
     if actor is not None and actor.id == user.id and (
         not active or Role.ADMIN not in role_set
     ):

@@ -30,12 +30,21 @@ class Permission(enum.Enum):
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     CHANGE_OWN_PASSWORD = "change_own_password"
+    # certification
+    APPLY = "apply"
+    VIEW_APPLICATIONS = "view_applications"
+    REVIEW_APPLICATIONS = "review_applications"
+    MANAGE_TIER_RULES = "manage_tier_rules"
+    MANAGE_TECHNICIANS = "manage_technicians"
+    # deposits (spares)
+    RECORD_DEPOSITS = "record_deposits"
+    VIEW_DEPOSITS = "view_deposits"
 
 
 P = Permission
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION},
+    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.APPLY},
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -43,11 +52,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_STATIONS,
             P.VIEW_AUDIT,
             P.CHANGE_OWN_PASSWORD,
+            P.VIEW_APPLICATIONS,
+            P.REVIEW_APPLICATIONS,
+            P.MANAGE_TIER_RULES,
+            P.MANAGE_TECHNICIANS,
+            P.VIEW_DEPOSITS,
         }
     ),
     Role.AUDITOR: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
-    Role.FINANCE: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
-    Role.STATION: frozenset({P.VIEW_DASHBOARD, P.VIEW_OWN_STATION, P.CHANGE_OWN_PASSWORD}),
+    Role.FINANCE: frozenset(
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_ALL_STATIONS,
+            P.CHANGE_OWN_PASSWORD,
+            P.VIEW_APPLICATIONS,
+            P.RECORD_DEPOSITS,
+            P.VIEW_DEPOSITS,
+        }
+    ),
+    Role.STATION: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_OWN_STATION, P.CHANGE_OWN_PASSWORD, P.APPLY, P.VIEW_DEPOSITS}
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Spare parts and deposits (SPEC 7). So far: the deposit ledger."""

@@ -1,0 +1,166 @@
+"""Deposit ledger verbs: record an entry, reverse one, read a balance. Never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from portal.core import audit
+from portal.core.errors import DomainError, PermissionDenied
+from portal.core.money import to_money
+from portal.core.permissions import Permission, can
+from portal.extensions import db
+from portal.spares.models import SIGN, DepositAccount, DepositEntry, DepositEntryKind
+
+ENTRY_FIELDS = ("kind", "amount", "entry_on", "reference", "note", "reverses_id")
+
+
+def account_for_station(station_id: int, create: bool = False) -> DepositAccount | None:
+    """The station's deposit account (opened on demand when create is true)."""
+    account = db.session.execute(
+        select(DepositAccount).where(DepositAccount.station_id == station_id)
+    ).scalar_one_or_none()
+    if account is None and create:
+        account = DepositAccount(station_id=station_id)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def account_for_application(application_id: int, create: bool = False) -> DepositAccount | None:
+    """The deposit account opened for a candidate before its station exists."""
+    account = db.session.execute(
+        select(DepositAccount).where(DepositAccount.application_id == application_id)
+    ).scalar_one_or_none()
+    if account is None and create:
+        account = DepositAccount(application_id=application_id)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def balance(account: DepositAccount | None) -> Decimal:
+    """The sum of the account's entries (0 for no account)."""
+    if account is None or account.id is None:
+        return to_money(0)
+    total = db.session.execute(
+        select(func.sum(DepositEntry.amount)).where(DepositEntry.account_id == account.id)
+    ).scalar_one()
+    return to_money(0) if total is None else to_money(total)
+
+
+def station_balances(station_ids) -> dict[int, Decimal]:
+    """Deposit balance of each station (0 when it has no account)."""
+    ids = list(station_ids)
+    rows = db.session.execute(
+        select(DepositAccount.station_id, func.sum(DepositEntry.amount))
+        .join(DepositEntry, DepositEntry.account_id == DepositAccount.id)
+        .where(DepositAccount.station_id.in_(ids))
+        .group_by(DepositAccount.station_id)
+    ).all()
+    out = dict.fromkeys(ids, to_money(0))
+    out.update({sid: to_money(total) for sid, total in rows if total is not None})
+    return out
+
+
+def attach_to_station(account: DepositAccount, station_id: int) -> None:
+    """Carry a candidate's account over to the station it has become."""
+    account.station_id = station_id
+    audit.record(
+        "deposit.account_attached",
+        account,
+        station_id=station_id,
+        after={"station_id": station_id, "application_id": account.application_id},
+    )
+
+
+def record_entry(
+    actor,
+    account: DepositAccount,
+    *,
+    kind,
+    amount,
+    entry_on: dt.date,
+    reference: str = "",
+    note: str = "",
+) -> DepositEntry:
+    """Append a paid / top-up / deduction / refund entry; amount is given positive."""
+    if actor is not None and not can(actor, Permission.RECORD_DEPOSITS):
+        raise PermissionDenied(_l("You may not record deposit entries."))
+    kind = DepositEntryKind(kind)
+    try:
+        value = to_money(amount)
+    except (TypeError, ValueError):
+        raise DomainError(_l("Enter an amount."), field="amount") from None
+    if value <= 0:
+        raise DomainError(_l("The amount must be more than zero."), field="amount")
+    if entry_on is None:
+        raise DomainError(_l("Enter the date."), field="entry_on")
+    signed = value * SIGN[kind]
+    if signed < 0 and balance(account) + signed < 0:
+        raise DomainError(
+            _l(
+                "The deposit balance is %(balance)s; it cannot go below zero.",
+                balance=balance(account),
+            ),
+            field="amount",
+        )
+    return _append(actor, account, kind, signed, entry_on, reference, note, None)
+
+
+def reverse_entry(actor, entry: DepositEntry, reason: str, entry_on: dt.date) -> DepositEntry:
+    """Correct a mistaken entry with an entry of the opposite amount."""
+    if actor is not None and not can(actor, Permission.RECORD_DEPOSITS):
+        raise PermissionDenied(_l("You may not record deposit entries."))
+    if entry.reverses_id is not None:
+        raise DomainError(_l("A reversing entry cannot itself be reversed."))
+    already = db.session.execute(
+        select(DepositEntry.id).where(DepositEntry.reverses_id == entry.id)
+    ).first()
+    if already:
+        raise DomainError(_l("This entry has already been reversed."))
+    if not (reason or "").strip():
+        raise DomainError(_l("Give the reason for the correction."), field="note")
+    return _append(
+        actor, entry.account, entry.kind, -entry.amount, entry_on, entry.reference, reason, entry.id
+    )
+
+
+def _append(actor, account, kind, signed, entry_on, reference, note, reverses_id):
+    entry = DepositEntry(
+        account_id=account.id,
+        kind=kind,
+        amount=signed,
+        entry_on=entry_on,
+        reference=(reference or "").strip()[:100],
+        note=(note or "").strip(),
+        reverses_id=reverses_id,
+        recorded_by_id=getattr(actor, "id", None),
+        recorded_by_name=getattr(actor, "username", None) or "system",
+    )
+    db.session.add(entry)
+    db.session.flush()
+    audit.record(
+        "deposit.reversed" if reverses_id else f"deposit.{kind.value}",
+        entry,
+        actor=actor,
+        station_id=account.station_id,
+        after=audit.snapshot(entry, ENTRY_FIELDS) | {"balance": balance(account)},
+        comment=entry.note,
+    )
+    return entry
+
+
+def entries(account: DepositAccount | None) -> list[DepositEntry]:
+    if account is None:
+        return []
+    return list(
+        db.session.execute(
+            select(DepositEntry)
+            .where(DepositEntry.account_id == account.id)
+            .order_by(DepositEntry.id)
+        ).scalars()
+    )
