@@ -104,15 +104,24 @@ class Factories:
             None,
             application,
             "equipment",
-            {"has_tools": True, "has_computer": True, "has_test_instruments": True,
-             "service_phone": "0371-1", "equipment_notes": ""},
+            {
+                "has_tools": True,
+                "has_computer": True,
+                "has_test_instruments": True,
+                "service_phone": "0371-1",
+                "equipment_notes": "",
+            },
         )
         cert_services.save_step(
             None,
             application,
             "finances",
-            {"financial_year": 2025, "total_assets": "100000", "revenue": "200000",
-             "net_profit": "10000"},
+            {
+                "financial_year": 2025,
+                "total_assets": "100000",
+                "revenue": "200000",
+                "net_profit": "10000",
+            },
         )
         cert_services.add_staff(None, application, name="协调人", role="coordinator")
         cert_services.upload_attachment(
@@ -126,12 +135,13 @@ class Factories:
 
     def technician(self, station=None, application=None, role="repair_technician", **kwargs):
         from portal.certification.models import Technician
+        from portal.certification.states import StaffRole
 
         person = Technician(
             station_id=station.id if station is not None else None,
             application=application,
             name=kwargs.pop("name", f"技师 {next(_seq)}"),
-            role=role,
+            role=StaffRole(role),
             id_number=kwargs.pop("id_number", "410102199001011234"),
             **kwargs,
         )
@@ -142,11 +152,12 @@ class Factories:
     def certificate(self, technician, issued_on, track="repair_technician", revoked_on=None):
         from portal.certification import rules
         from portal.certification.models import Certificate
+        from portal.certification.states import Track
 
         cert = Certificate(
             number=f"T{next(_seq):08d}",
             technician_id=technician.id,
-            track=track,
+            track=Track(track),
             issued_on=issued_on,
             expires_on=rules.certificate_expiry(issued_on),
             revoked_on=revoked_on,
