@@ -227,9 +227,24 @@ def credit_code_error(code: str):
     return CREDIT_CODE_MESSAGES[problem] if problem else None
 
 
+NULLABLE_FIELDS = {
+    "city_class",
+    "requested_tier",
+    "reception_area",
+    "repair_area",
+    "storage_area",
+    "financial_year",
+    "total_assets",
+    "revenue",
+    "net_profit",
+}
+
+
 def _clean(field: str, value):
     if isinstance(value, str):
         value = value.strip()
+    if value is None and field not in NULLABLE_FIELDS:
+        value = False if field.startswith(("has_", "no_")) else ""
     if field == "credit_code":
         value = (value or "").upper()
         if value:

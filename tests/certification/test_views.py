@@ -1,0 +1,195 @@
+"""Certification pages: sign-up, a candidate sees only its own application, downloads, HQ pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from portal.certification import services
+from portal.certification.models import Application
+from portal.certification.states import ApplicationStatus
+
+
+def _sign_in(client, username, password="secret-pass-1"):  # noqa: S107
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302
+
+
+def test_sign_up_creates_a_candidate_with_a_draft_application(client, db):
+    page = client.get("/certification/signup")
+    assert page.status_code == 200
+    response = client.post(
+        "/certification/signup",
+        data={
+            "company_name": "洛阳新兴通讯有限公司",
+            "display_name": "李经理",
+            "email": "li@example.com",
+            "username": "xinxing",
+            "password": "long-password-1",
+            "confirm": "long-password-1",
+        },
+    )
+    assert response.status_code == 302
+    from portal.auth.services import find_user
+
+    user = find_user("xinxing")
+    application = services.application_of(user)
+    assert application.status is ApplicationStatus.DRAFT
+    assert user.station_id is None
+    _sign_in(client, "xinxing", "long-password-1")
+    response = client.get("/certification/my-application")
+    assert response.headers["Location"].endswith(f"/certification/applications/{application.id}")
+    assert client.get("/stations/").status_code == 404
+    home = client.get("/").get_data(as_text=True)
+    assert "/certification/my-application" in home
+
+
+def test_sign_up_keeps_input_on_error(client, db, make):
+    make.user(role="hq", username="taken")
+    response = client.post(
+        "/certification/signup",
+        data={
+            "company_name": "某公司",
+            "display_name": "王",
+            "email": "w@example.com",
+            "username": "taken",
+            "password": "long-password-1",
+            "confirm": "long-password-1",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "某公司" in html
+    assert "is-invalid" in html
+
+
+def test_a_candidate_sees_only_its_own_application(client, make):
+    mine = make.complete_application()
+    theirs = make.complete_application()
+    _sign_in(client, mine.applicant.username)
+    assert client.get(f"/certification/applications/{mine.id}").status_code == 200
+    assert client.get(f"/certification/applications/{theirs.id}").status_code == 404
+    assert client.get(f"/certification/applications/{theirs.id}/step/company").status_code == 404
+    assert client.post(f"/certification/applications/{theirs.id}/submit").status_code == 404
+    theirs_file = theirs.attachments[0].id
+    assert client.get(f"/certification/attachments/{theirs_file}").status_code == 404
+    assert client.get("/certification/applications").status_code == 403
+    assert theirs.status is ApplicationStatus.DRAFT
+
+
+def test_download_is_an_attachment_for_those_allowed(client, make, login_as):
+    application = make.complete_application()
+    attachment = application.attachments[0]
+    login_as("finance")
+    response = client.get(f"/certification/attachments/{attachment.id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.data.startswith(b"%PDF-")
+    assert response.mimetype == "application/pdf"
+
+
+def test_renamed_executable_is_refused_by_the_upload_page(client, make):
+    application = make.candidate()
+    _sign_in(client, application.applicant.username)
+    response = client.post(
+        f"/certification/applications/{application.id}/attachments",
+        data={
+            "kind": "business_licence",
+            "file": (io.BytesIO(b"MZ\x90\x00\x03\x00 program"), "licence.pdf"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Only PDF, JPG or PNG" in response.get_data(as_text=True)
+    assert application.attachments == []
+
+
+def test_candidate_fills_a_step_and_a_bad_credit_code_is_shown_next_to_the_field(client, make):
+    application = make.candidate()
+    _sign_in(client, application.applicant.username)
+    url = f"/certification/applications/{application.id}/step/company"
+    response = client.post(
+        url,
+        data={"company_name": "新名字", "credit_code": "91350100M000100Y44", "city": "许昌"},
+        headers={"Accept-Language": "en"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "check digit" in html
+    assert 'value="许昌"' in html
+    response = client.post(
+        url, data={"company_name": "新名字", "credit_code": "91350100M000100Y43", "city": "许昌"}
+    )
+    assert response.status_code == 302
+    db_app = services.db.session.get(Application, application.id)
+    assert db_app.city == "许昌"
+
+
+def test_submit_page_lists_what_is_missing(client, make):
+    application = make.candidate()
+    _sign_in(client, application.applicant.username)
+    response = client.post(
+        f"/certification/applications/{application.id}/submit",
+        follow_redirects=True,
+        headers={"Accept-Language": "en"},
+    )
+    assert "not complete" in response.get_data(as_text=True)
+    assert application.status is ApplicationStatus.DRAFT
+
+
+def test_hq_pages_render(client, make, login_as):
+    application = make.complete_application()
+    services.submit(None, application)
+    station = make.station()
+    login_as("hq")
+    for url in (
+        "/certification/applications",
+        f"/certification/applications/{application.id}",
+        f"/certification/applications/{application.id}/report",
+        "/certification/rules",
+        "/certification/rules/new",
+        "/certification/rules/weights/new",
+        "/certification/compliance",
+        "/certification/certificates/expiring",
+        f"/stations/{station.id}",
+    ):
+        assert client.get(url).status_code == 200, url
+    page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert 'data-testid="compliance-table"' in page
+
+
+def test_illegal_move_from_the_page_is_refused_with_a_message(client, make, login_as):
+    application = make.complete_application()
+    login_as("hq")
+    response = client.post(
+        f"/certification/applications/{application.id}/review/start_screening",
+        follow_redirects=True,
+        headers={"Accept-Language": "en"},
+    )
+    assert "is not allowed" in response.get_data(as_text=True)
+    assert application.status is ApplicationStatus.DRAFT
+
+
+def test_station_page_shows_gaps_and_non_compliant_list(client, make, login_as):
+    station = make.station(tier="service_center", city_class="1")
+    services.refresh_station_compliance(station)
+    login_as("hq")
+    listing = client.get("/certification/compliance").get_data(as_text=True)
+    assert station.code in listing
+    page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert "table-danger" in page
+
+
+def test_station_user_sees_its_panel_without_hq_actions(client, make, login_as):
+    station = make.station()
+    person = make.technician(station=station, id_number="410102199001011234")
+    make.certificate(person, issued_on=dt.date(2026, 1, 1))
+    login_as("station", station=station)
+    page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert "410***********1234" in page
+    assert "410102199001011234" not in page
+    assert "/life/" not in page
+    tech = client.get(f"/certification/technicians/{person.id}").get_data(as_text=True)
+    assert "410102199001011234" not in tech
+    other = make.technician(station=make.station())
+    assert client.get(f"/certification/technicians/{other.id}").status_code == 404
