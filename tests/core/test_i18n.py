@@ -89,7 +89,8 @@ def test_every_visible_string_has_a_chinese_translation():
                 "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
     missing = set()
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=method_map, keywords=keywords
+        str(ROOT), method_map=method_map, keywords=keywords,
+        directory_filter=lambda path: not Path(path).name.startswith((".", "__")),
     ):
         if filename.startswith(("tests", ".venv", "migrations")):
             continue
