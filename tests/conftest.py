@@ -71,6 +71,11 @@ class FreshContextClient(FlaskClient):
     user, the locale) and its session's identity map.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Assertions read English messages; Chinese pages are tested with their own header.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def open(self, *args, **kwargs):
         from portal.extensions import db
 
@@ -146,9 +151,7 @@ def login_as(client, make):
 
     def _login(role: str = "hq", station=None, password: str = "secret-pass-1", **kwargs):
         user = make.user(role=role, station=station, password=password, **kwargs)
-        response = client.post(
-            "/login", data={"username": user.username, "password": password}
-        )
+        response = client.post("/login", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 

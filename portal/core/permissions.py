@@ -29,7 +29,7 @@ class Permission(enum.Enum):
     MANAGE_STATIONS = "manage_stations"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
-    CHANGE_OWN_PASSWORD = "change_own_password"
+    CHANGE_OWN_PASSWORD = "change_own_password"  # noqa: S105 - a name
 
 
 P = Permission

@@ -35,6 +35,10 @@ EDITABLE = (
     "notes",
 )
 
+STALE_MESSAGE = _l(
+    "Someone else saved this station meanwhile. Reload it and make your change again."
+)
+
 
 @dataclass
 class StationFilter:
@@ -126,9 +130,7 @@ def update_station(actor, station: Station, expected_version: int | None = None,
     if actor is not None and not can(actor, Permission.MANAGE_STATIONS):
         raise PermissionDenied(_l("You may not edit stations."))
     if expected_version is not None and station.version != expected_version:
-        raise ConcurrentChange(
-            _l("Someone else saved this station meanwhile. Reload it and make your change again.")
-        )
+        raise ConcurrentChange(STALE_MESSAGE)
     values = _coerce(values)
     _validate(values, station)
     before = audit.snapshot(station, EDITABLE)

@@ -117,10 +117,7 @@ def edit(station_id: int):
             db.session.commit()
         except StaleDataError:
             db.session.rollback()
-            flash(
-                _("Someone else saved this station meanwhile. Reload it and make your change again."),
-                "danger",
-            )
+            flash(str(services.STALE_MESSAGE), "danger")
         except DomainError as error:
             db.session.rollback()
             if not apply_domain_error(form, error):

@@ -31,8 +31,14 @@ def test_station_user_without_station_is_refused_with_input_kept(client, login_a
     login_as("admin")
     response = client.post(
         "/users/new",
-        data={"username": "lonely", "display_name": "孤单", "roles": ["station"],
-              "station_id": "", "active": "y", "password": "clerk-pass-1"},
+        data={
+            "username": "lonely",
+            "display_name": "孤单",
+            "roles": ["station"],
+            "station_id": "",
+            "active": "y",
+            "password": "clerk-pass-1",
+        },
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -44,8 +50,13 @@ def test_station_user_without_station_is_refused_with_input_kept(client, login_a
 def test_station_role_cannot_be_mixed_with_hq_roles(make):
     station = make.station()
     with pytest.raises(DomainError):
-        services.create_user(None, username="mixed", password="mixed-pass-1",
-                             roles=["station", "hq"], station_id=station.id)
+        services.create_user(
+            None,
+            username="mixed",
+            password="mixed-pass-1",
+            roles=["station", "hq"],
+            station_id=station.id,
+        )
 
 
 def test_admin_deactivates_user_from_edit_page(client, login_as, make):
@@ -53,8 +64,13 @@ def test_admin_deactivates_user_from_edit_page(client, login_as, make):
     target = make.user(role="finance")
     response = client.post(
         f"/users/{target.id}",
-        data={"username": target.username, "display_name": "x", "roles": ["finance"],
-              "station_id": "", "password": ""},
+        data={
+            "username": target.username,
+            "display_name": "x",
+            "roles": ["finance"],
+            "station_id": "",
+            "password": "",
+        },
     )
     assert response.status_code == 302
     assert services.find_user(target.username).active is False
@@ -73,8 +89,17 @@ def test_admin_cannot_remove_own_admin_role(client, login_as):
 def test_users_cli_create_list_deactivate(runner, make):
     station = make.station()
     result = runner.invoke(
-        args=["users", "create", "cli-user", "--role", "station", "--station", station.code,
-              "--password", "cli-pass-12"]
+        args=[
+            "users",
+            "create",
+            "cli-user",
+            "--role",
+            "station",
+            "--station",
+            station.code,
+            "--password",
+            "cli-pass-12",
+        ]
     )
     assert result.exit_code == 0, result.output
     assert "created cli-user (station)" in result.output

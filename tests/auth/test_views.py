@@ -113,7 +113,11 @@ def test_password_change_needs_current_password(client, make):
     _login(client, user.username, "right-pass-1")
     response = client.post(
         "/account/password",
-        data={"current_password": "not-it", "new_password": "new-pass-22", "confirm": "new-pass-22"},
+        data={
+            "current_password": "not-it",
+            "new_password": "new-pass-22",
+            "confirm": "new-pass-22",
+        },
     )
     assert response.status_code == 200
     assert "The current password is not correct." in response.get_data(as_text=True)

@@ -50,7 +50,8 @@ def test_demo_data_is_idempotent(runner, db):
     demo = {u.username: u for u in db.session.execute(select(User)).scalars() if u.is_demo}
     assert {"admin", "hq", "auditor", "finance", "station-a", "station-b"} <= set(demo)
     assert demo["station-a"].station_id != demo["station-b"].station_id
-    assert demo["station-a"].station_id and demo["station-b"].station_id
+    assert demo["station-a"].station_id
+    assert demo["station-b"].station_id
     tiers = {s.tier.value for s in db.session.execute(select(Station)).scalars()}
     assert tiers == {"accessory_point", "service_station", "service_center"}
     assert demo["hq"].check_password("portal-demo")
@@ -94,6 +95,7 @@ def test_postgres_backup_with_pg_dump(runner, tmp_path):
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:5] == b"PGDMP"
-    listing = subprocess.run(["pg_restore", "--list", str(target)], capture_output=True,
-                             text=True, check=True)
+    listing = subprocess.run(
+        ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True
+    )
     assert "TABLE public stations" in listing.stdout

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
 from portal.core import audit
-from portal.core.audit import AuditEntry
 from portal.core.errors import InvalidTransition
 from portal.core.money import Money, to_money
 from portal.core.workflow import LabelledEnum, TransitionTable
@@ -25,12 +24,14 @@ def test_to_money_rounds_half_up_and_refuses_floats():
         to_money("12,5")
 
 
-@pytest.mark.parametrize(
-    "value", ["0.105", "0.10", "9999999999.99", "-1234567.89", "0.01", "100"]
-)
+@pytest.mark.parametrize("value", ["0.105", "0.10", "9999999999.99", "-1234567.89", "0.01", "100"])
 def test_money_survives_a_database_round_trip(db, value):
-    table = Table("money_probe", MetaData(), Column("id", Integer, primary_key=True),
-                  Column("amount", Money()))
+    table = Table(
+        "money_probe",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("amount", Money()),
+    )
     conn = db.session.connection()
     table.create(conn)
     conn.execute(insert(table).values(id=1, amount=Decimal(value)))
@@ -51,7 +52,8 @@ def test_transition_table_allows_only_listed_moves():
     assert table.actions_from(Light.RED) == ["go"]
     with pytest.raises(InvalidTransition) as error:
         table.target(Light.GREEN, "go")
-    assert "go" in str(error.value.message) and "Green" in str(error.value.message)
+    assert "go" in str(error.value.message)
+    assert "Green" in str(error.value.message)
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(db, make):
@@ -72,10 +74,9 @@ def test_audit_entries_cannot_be_changed_or_deleted(db, make):
 def test_audit_page_filters_and_is_read_only(client, login_as, make, app):
     login_as("hq")
     station = make.station(name="审计对象")
-    html = client.get(f"/audit/?object_type=Station&object_id={station.id}").get_data(
-        as_text=True
-    )
-    assert "<code>station.created</code>" in html and "审计对象" in html
+    html = client.get(f"/audit/?object_type=Station&object_id={station.id}").get_data(as_text=True)
+    assert "<code>station.created</code>" in html
+    assert "审计对象" in html
     html = client.get("/audit/?action=no.such.action").get_data(as_text=True)
     assert "<code>station.created</code>" not in html
     audit_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/audit")]

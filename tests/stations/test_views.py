@@ -38,19 +38,26 @@ def test_station_list_redirects_station_user_to_own_station(client, login_as, ma
 
 def test_list_filters_and_search(client, login_as, make):
     login_as("auditor")
-    make.station(code="SC-CD-0901", name="成都锦城站", province="SC", city="成都",
-                 tier="service_center")
+    make.station(
+        code="SC-CD-0901", name="成都锦城站", province="SC", city="成都", tier="service_center"
+    )
     make.station(code="SC-MY-0902", name="绵阳涪城站", province="SC", city="绵阳")
-    make.station(code="GD-GZ-0903", name="广州番禺站", province="GD", city="广州",
-                 status="suspended")
+    make.station(
+        code="GD-GZ-0903", name="广州番禺站", province="GD", city="广州", status="suspended"
+    )
     html = client.get("/stations/?province=SC").get_data(as_text=True)
-    assert "SC-CD-0901" in html and "SC-MY-0902" in html and "GD-GZ-0903" not in html
+    assert "SC-CD-0901" in html
+    assert "SC-MY-0902" in html
+    assert "GD-GZ-0903" not in html
     html = client.get("/stations/?tier=service_center&province=SC").get_data(as_text=True)
-    assert "SC-CD-0901" in html and "SC-MY-0902" not in html
+    assert "SC-CD-0901" in html
+    assert "SC-MY-0902" not in html
     html = client.get("/stations/?status=suspended&q=番禺").get_data(as_text=True)
-    assert "GD-GZ-0903" in html and "SC-CD-0901" not in html
+    assert "GD-GZ-0903" in html
+    assert "SC-CD-0901" not in html
     html = client.get("/stations/?q=绵阳").get_data(as_text=True)
-    assert "SC-MY-0902" in html and "SC-CD-0901" not in html
+    assert "SC-MY-0902" in html
+    assert "SC-CD-0901" not in html
 
 
 def test_keyset_pagination_walks_every_station_once(client, login_as, make, app):
@@ -79,16 +86,24 @@ def test_hq_creates_station_and_it_is_audited(client, login_as, db):
     response = client.post(
         "/stations/new",
         data={
-            "code": "hn-cs-0042", "name": "长沙新站", "tier": "service_station",
-            "province": "HN", "city": "长沙", "city_class": "1", "status": "active",
-            "agreement_start_on": "2026-01-01", "agreement_end_on": "2028-12-31",
+            "code": "hn-cs-0042",
+            "name": "长沙新站",
+            "tier": "service_station",
+            "province": "HN",
+            "city": "长沙",
+            "city_class": "1",
+            "status": "active",
+            "agreement_start_on": "2026-01-01",
+            "agreement_end_on": "2028-12-31",
         },
     )
     assert response.status_code == 302
     station = db.session.query(Station).filter_by(code="HN-CS-0042").one()
-    entry = db.session.query(AuditEntry).filter_by(
-        object_type="Station", object_id=str(station.id), action="station.created"
-    ).one()
+    entry = (
+        db.session.query(AuditEntry)
+        .filter_by(object_type="Station", object_id=str(station.id), action="station.created")
+        .one()
+    )
     assert entry.after["name"] == "长沙新站"
     assert entry.actor_name.startswith("hq-")
 
@@ -97,8 +112,15 @@ def test_create_refuses_bad_code_and_keeps_input(client, login_as, db):
     login_as("hq")
     response = client.post(
         "/stations/new",
-        data={"code": "GD-GZ-1", "name": "输入保留", "tier": "service_station",
-              "province": "HN", "city": "长沙", "city_class": "1", "status": "active"},
+        data={
+            "code": "GD-GZ-1",
+            "name": "输入保留",
+            "tier": "service_station",
+            "province": "HN",
+            "city": "长沙",
+            "city_class": "1",
+            "status": "active",
+        },
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -111,9 +133,17 @@ def test_agreement_end_before_start_is_refused(client, login_as):
     login_as("admin")
     response = client.post(
         "/stations/new",
-        data={"code": "HN-CS-0043", "name": "日期错", "tier": "service_station",
-              "province": "HN", "city": "长沙", "city_class": "1", "status": "active",
-              "agreement_start_on": "2026-05-01", "agreement_end_on": "2026-04-01"},
+        data={
+            "code": "HN-CS-0043",
+            "name": "日期错",
+            "tier": "service_station",
+            "province": "HN",
+            "city": "长沙",
+            "city_class": "1",
+            "status": "active",
+            "agreement_start_on": "2026-05-01",
+            "agreement_end_on": "2026-04-01",
+        },
     )
     assert "The agreement cannot end before it starts." in response.get_data(as_text=True)
 
@@ -123,15 +153,27 @@ def test_edit_records_before_and_after(client, login_as, make, db):
     station = make.station(name="旧名")
     response = client.post(
         f"/stations/{station.id}/edit",
-        data={"code": station.code, "name": "新名", "tier": "service_center",
-              "province": station.province, "city": station.city, "city_class": "1",
-              "status": "active", "version": str(station.version)},
+        data={
+            "code": station.code,
+            "name": "新名",
+            "tier": "service_center",
+            "province": station.province,
+            "city": station.city,
+            "city_class": "1",
+            "status": "active",
+            "version": str(station.version),
+        },
     )
     assert response.status_code == 302
-    entry = db.session.query(AuditEntry).filter_by(action="station.updated",
-                                                   object_id=str(station.id)).one()
-    assert entry.before["name"] == "旧名" and entry.after["name"] == "新名"
-    assert entry.before["tier"] == "service_station" and entry.after["tier"] == "service_center"
+    entry = (
+        db.session.query(AuditEntry)
+        .filter_by(action="station.updated", object_id=str(station.id))
+        .one()
+    )
+    assert entry.before["name"] == "旧名"
+    assert entry.after["name"] == "新名"
+    assert entry.before["tier"] == "service_station"
+    assert entry.after["tier"] == "service_center"
 
 
 def test_edit_with_stale_version_is_refused(client, login_as, make, db):
@@ -140,15 +182,29 @@ def test_edit_with_stale_version_is_refused(client, login_as, make, db):
     stale = station.version
     client.post(
         f"/stations/{station.id}/edit",
-        data={"code": station.code, "name": "第一人", "tier": "service_station",
-              "province": station.province, "city": station.city, "city_class": "1",
-              "status": "active", "version": str(stale)},
+        data={
+            "code": station.code,
+            "name": "第一人",
+            "tier": "service_station",
+            "province": station.province,
+            "city": station.city,
+            "city_class": "1",
+            "status": "active",
+            "version": str(stale),
+        },
     )
     response = client.post(
         f"/stations/{station.id}/edit",
-        data={"code": station.code, "name": "第二人", "tier": "service_station",
-              "province": station.province, "city": station.city, "city_class": "1",
-              "status": "active", "version": str(stale)},
+        data={
+            "code": station.code,
+            "name": "第二人",
+            "tier": "service_station",
+            "province": station.province,
+            "city": station.city,
+            "city_class": "1",
+            "status": "active",
+            "version": str(stale),
+        },
     )
     assert "Someone else saved this station meanwhile" in response.get_data(as_text=True)
     assert db.session.get(Station, station.id).name == "第一人"
