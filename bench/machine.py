@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 
@@ -18,10 +19,8 @@ def describe() -> dict:
     except OSError:
         pass
     memory_gb = None
-    try:
+    with contextlib.suppress(ValueError, OSError, AttributeError):
         memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
     return {
         "cpus": os.cpu_count(),
         "cpu": model,
