@@ -206,5 +206,5 @@ def test_edit_with_stale_version_is_refused(client, login_as, make, db):
             "version": str(stale),
         },
     )
-    assert "Someone else saved this station meanwhile" in response.get_data(as_text=True)
+    assert "Someone else changed this meanwhile" in response.get_data(as_text=True)
     assert db.session.get(Station, station.id).name == "第一人"
