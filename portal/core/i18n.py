@@ -8,7 +8,7 @@ import os
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime
 from flask_login import current_user
 
@@ -16,14 +16,17 @@ from flask_login import current_user
 def select_locale() -> str:
     """The user's saved language, else the one picked before sign-in, else the browser's."""
     languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        # Command-line output (flask users ..., demo-data) is in English unless configured.
+        return current_app.config.get("CLI_LOCALE", "en")
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def money(value) -> str:
