@@ -90,6 +90,7 @@ def _form_errors_flash(form) -> None:
 def _template_helpers():
     return {
         "certification_panel": station_panel_context,
+        "certification_dashboard": dashboard_context,
         "REQUIREMENT_LABELS": REQUIREMENT_LABELS,
         "mask_id_number": rules.mask_id_number,
         "cert_today": services.today(),
@@ -612,6 +613,18 @@ def noncompliant():
     return render_template(
         "certification/noncompliant.html", rows=services.non_compliant_stations()
     )
+
+
+def dashboard_context() -> dict:
+    """What the home page shows of certification for the signed-in user."""
+    ctx = {}
+    if can(current_user, Permission.VIEW_ALL_STATIONS):
+        ctx["non_compliant"] = services.non_compliant_stations()
+    if can(current_user, Permission.VIEW_APPLICATIONS):
+        ctx["queue_counts"] = services.queue_counts()
+    if services.is_candidate(current_user):
+        ctx["application"] = services.application_of(current_user)
+    return ctx
 
 
 def station_panel_context(station: Station) -> dict:

@@ -193,3 +193,27 @@ def test_station_user_sees_its_panel_without_hq_actions(client, make, login_as):
     assert "410102199001011234" not in tech
     other = make.technician(station=make.station())
     assert client.get(f"/certification/technicians/{other.id}").status_code == 404
+
+
+def test_sign_up_is_rate_limited(client, db, app):
+    limit = int(app.config.get("SIGNUP_LIMIT", "10 per hour").split()[0])
+    statuses = [
+        client.post("/certification/signup", data={"username": f"x{n}"}).status_code
+        for n in range(limit + 1)
+    ]
+    assert statuses[:limit] == [200] * limit
+    assert statuses[limit] == 429
+
+
+def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, make, login_as):
+    station = make.station(tier="service_center", city_class="1")
+    services.refresh_station_compliance(station)
+    application = make.candidate(company_name="首页测试公司")
+    _sign_in(client, application.applicant.username)
+    home = client.get("/").get_data(as_text=True)
+    assert "首页测试公司" in home
+    assert station.code not in home
+    client.post("/logout")
+    login_as("hq")
+    home = client.get("/").get_data(as_text=True)
+    assert station.code in home
