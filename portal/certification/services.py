@@ -1174,7 +1174,7 @@ def expiring_certificates(user, on: dt.date | None = None, days: int = 60):
 # --- station life --------------------------------------------------------------------------
 
 
-def _station_move(actor, station: Station, action: str, reason: str, **after):
+def _station_move(actor, station: Station, action: str, reason: str, note=None, **after):
     _require(actor, Permission.MANAGE_STATIONS, _l("You may not change stations."))
     target = STATION_LIFE.target(station.status, action)
     if not (reason or "").strip():
@@ -1189,7 +1189,7 @@ def _station_move(actor, station: Station, action: str, reason: str, **after):
         station,
         actor=actor,
         before=before,
-        after={"status": station.status, "tier": station.tier},
+        after={"status": station.status, "tier": station.tier} | (note or {}),
         comment=reason.strip(),
     )
     return station
@@ -1228,7 +1228,9 @@ def reinstate(actor, station: Station, reason: str) -> Station:
 
 
 def revoke(actor, station: Station, reason: str) -> Station:
-    return _station_move(actor, station, "revoke", reason)
+    """End the authorization; the deposit balance (after open deductions) is due back."""
+    balance = deposits.balance(deposits.account_for_station(station.id))
+    return _station_move(actor, station, "revoke", reason, note={"deposit_to_refund": balance})
 
 
 STATION_ACTIONS = {"suspend": suspend, "reinstate": reinstate, "revoke": revoke}

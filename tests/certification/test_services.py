@@ -710,8 +710,20 @@ def test_station_life_moves_are_audited(make):
         services.reinstate(hq, station, "again")
     with pytest.raises(DomainError):
         services.revoke(hq, station, "")
+    make.deposit(station, amount="5000")
+    deposits.record_entry(
+        None,
+        deposits.account_for_station(station.id),
+        kind="deduction",
+        amount="300",
+        entry_on=dt.date(2026, 11, 1),
+    )
     services.revoke(hq, station, "sold counterfeit parts")
     assert station.status is StationStatus.REVOKED
+    revoked = services.db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "station.revoke")
+    ).scalar_one()
+    assert revoked.after["deposit_to_refund"] == "4700.00"
     for verb in (services.suspend, services.reinstate, services.revoke):
         with pytest.raises(InvalidTransition):
             verb(hq, station, "x")
