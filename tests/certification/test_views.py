@@ -217,3 +217,96 @@ def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, m
     login_as("hq")
     home = client.get("/").get_data(as_text=True)
     assert station.code in home
+
+
+def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
+    from portal.certification.models import Certificate, TierRuleSet
+    from portal.spares import services as deposits
+    from portal.stations.states import StationStatus
+
+    station = make.station(tier="service_station", city_class="2")
+    hq = login_as("hq")
+    start = services.today() + dt.timedelta(days=30)
+    data = {"effective_on": start.isoformat(), "note": "2027 rules"}
+    for tier, values in {
+        "accessory_point": (2000, 1, 0, 0, 0, 0),
+        "service_station": (6000, 1, 2, 1, 8, 0),
+        "service_center": (10000, 1, 3, 2, 10, 8),
+    }.items():
+        for field, value in zip(
+            (
+                "deposit",
+                "coordinators",
+                "engineers_class1",
+                "engineers_class23",
+                "repair_area",
+                "storage_area",
+            ),
+            values,
+            strict=True,
+        ):
+            data[f"{tier}__{field}"] = str(value)
+    response = client.post("/certification/rules/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert services.db.session.query(TierRuleSet).filter_by(effective_on=start).one()
+    weights = {
+        "effective_on": start.isoformat(),
+        "pass_mark": "72",
+        "qualification": "15",
+        "experience": "20",
+        "personnel": "20",
+        "site": "20",
+        "equipment": "10",
+        "financial": "15",
+    }
+    assert client.post("/certification/rules/weights/new", data=weights).status_code == 302
+
+    base = f"/certification/stations/{station.id}"
+    client.post(
+        f"{base}/areas", data={"reception_area": "10", "repair_area": "8", "storage_area": "0"}
+    )
+    client.post(f"{base}/technicians", data={"name": "协调员", "role": "coordinator"})
+    client.post(f"{base}/technicians", data={"name": "工程师", "role": "repair_technician"})
+    engineer = [t for t in services.station_technicians(station.id) if t.name == "工程师"][0]
+    response = client.post(
+        f"/certification/technicians/{engineer.id}",
+        data={
+            "track": "repair_technician",
+            "theory_score": "75",
+            "practical_score": "80",
+            "attempted_on": services.today().isoformat(),
+            "examiner": "考官",
+        },
+    )
+    assert response.status_code == 302
+    certificate = services.db.session.query(Certificate).filter_by(technician_id=engineer.id).one()
+    client.post(f"{base}/life/suspend", data={"reason": "检查整改"})
+    assert station.status is StationStatus.SUSPENDED
+    client.post(f"{base}/life/reinstate", data={"reason": "整改完成"})
+    assert station.status is StationStatus.ACTIVE
+    client.post("/logout")
+
+    login_as("finance")
+    client.post(
+        f"{base}/deposit",
+        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-01", "reference": "B1"},
+    )
+    account = deposits.account_for_station(station.id)
+    assert deposits.balance(account) == 5000
+    entry = deposits.entries(account)[0]
+    client.post(f"/certification/deposits/{entry.id}/reverse", data={"note": "录错"})
+    assert deposits.balance(account) == 0
+    client.post(
+        f"{base}/deposit",
+        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-02", "reference": "B2"},
+    )
+    client.post("/logout")
+
+    login_as("hq")
+    page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert 'data-testid="compliance-badge">Compliant' in page
+    client.post(f"/certification/certificates/{certificate.id}/revoke", data={"reason": "违规"})
+    assert certificate.revoked_on == services.today()
+    page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert "Not compliant" in page
+    assert hq.username in page or "station.compliance_changed" in page
