@@ -500,6 +500,31 @@ def reject(actor, application: Application, reason: str) -> Application:
     return _move(actor, application, "reject", reason.strip())
 
 
+def record_counterfeit_violation(actor, application: Application, note: str) -> Application:
+    """HQ records that the candidate (or the station it became) sold counterfeit products."""
+    _require_reviewer(actor)
+    if not (note or "").strip():
+        raise DomainError(_l("Describe the violation."), field="comment")
+    before = {"counterfeit_violation": application.counterfeit_violation}
+    stamp = today().isoformat()
+    entry = f"{stamp}: {note.strip()}"
+    application.counterfeit_violation = (
+        f"{application.counterfeit_violation}\n{entry}"
+        if application.counterfeit_violation
+        else entry
+    )
+    db.session.flush()
+    audit.record(
+        "application.counterfeit_violation",
+        application,
+        actor=actor,
+        before=before,
+        after={"counterfeit_violation": application.counterfeit_violation},
+        comment=note.strip(),
+    )
+    return application
+
+
 def weights_in_force(on: dt.date | None = None) -> ScreeningWeightSet:
     """The newest screening weights effective on the day."""
     on = on or today()

@@ -346,6 +346,7 @@ REVIEW_ACTIONS = {
     "start_screening": lambda actor, app_, comment: services.start_screening(actor, app_, comment),
     "return": services.return_to_candidate,
     "reject": services.reject,
+    "violation": services.record_counterfeit_violation,
     "evaluate": lambda actor, app_, comment: services.evaluate(actor, app_),
 }
 
@@ -364,7 +365,8 @@ def review_action(application_id: int, action: str):
         _fail(error)
     else:
         if _commit_or_flash():
-            flash(_("Done: %(action)s.", action=ACTION_LABELS[action]), "success")
+            label = ACTION_LABELS.get(action) or _("Violation recorded")
+            flash(_("Done: %(action)s.", action=label), "success")
     if action == "evaluate" and app_.status is ApplicationStatus.EVALUATED:
         return redirect(url_for("certification.report", application_id=app_.id))
     return redirect(url_for("certification.application", application_id=app_.id))

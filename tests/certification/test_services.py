@@ -762,3 +762,15 @@ def test_station_user_must_have_a_station_unless_candidate(make):
         )
     application = make.candidate()
     assert application.applicant.station_id is None
+
+
+def test_hq_records_a_counterfeit_violation(make):
+    hq = make.user(role="hq")
+    application = make.complete_application()
+    with pytest.raises(DomainError):
+        services.record_counterfeit_violation(hq, application, " ")
+    with pytest.raises(PermissionDenied):
+        services.record_counterfeit_violation(application.applicant, application, "x")
+    services.record_counterfeit_violation(hq, application, "sold compatible batteries")
+    assert "sold compatible batteries" in application.counterfeit_violation
+    assert services.timeline(application)[-1].action == "application.counterfeit_violation"
