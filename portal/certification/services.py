@@ -845,7 +845,7 @@ def create_rule_set(actor, *, effective_on: dt.date, values: dict, note: str = "
             if row.get(field) is None or Decimal(str(row[field])) < 0:
                 raise DomainError(
                     _l("Every requirement needs a value of zero or more."),
-                    field=f"{tier.value}-{field}",
+                    field=f"{tier.value}__{field}",
                 )
         rule_set.requirements.append(TierRequirement(tier=tier, **{f: row[f] for f in RULE_FIELDS}))
     db.session.add(rule_set)
@@ -1054,6 +1054,23 @@ def set_station_areas(actor, station: Station, *, reception_area, repair_area, s
     )
     refresh_station_compliance(station, actor=actor)
     return profile
+
+
+def record_station_deposit(actor, station: Station, **entry):
+    """Finance records a deposit movement of a station; its compliance is re-checked."""
+    account = deposits.account_for_station(station.id, create=True)
+    recorded = deposits.record_entry(actor, account, **entry)
+    refresh_station_compliance(station, actor=actor)
+    return recorded
+
+
+def reverse_deposit(actor, entry, reason: str):
+    """Correct a deposit entry with a reversing one; the station's compliance is re-checked."""
+    reversal = deposits.reverse_entry(actor, entry, reason, today())
+    if entry.account.station_id:
+        station = db.session.get(Station, entry.account.station_id)
+        refresh_station_compliance(station, actor=actor)
+    return reversal
 
 
 # --- technicians and certificates ----------------------------------------------------------

@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.certification import bp, forms, rules, services
 from portal.certification.models import (
@@ -42,8 +41,7 @@ from portal.certification.states import (
     Recommendation,
 )
 from portal.core.db import now_utc
-from portal.core.errors import DomainError
-from portal.core.forms import apply_domain_error
+from portal.core.forms import submit as submit_form
 from portal.core.permissions import Permission, can, require, require_any
 from portal.core.scoping import get_scoped_or_404
 from portal.extensions import db, limiter
@@ -64,20 +62,20 @@ def _load_application(application_id: int) -> Application:
     return application
 
 
-def _fail(error: DomainError, form=None) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, error):
-        flash(str(error.message), "danger")
+def _run(form, action):
+    """The core submit(): call one service, commit, or show why it was refused."""
+    return submit_form(form, action)
 
 
-def _commit_or_flash(form=None) -> bool:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(_("Someone else changed this meanwhile. Reload it and try again."), "danger")
-        return False
-    return True
+def _entry_values(form) -> dict:
+    """A deposit entry from a DepositForm."""
+    return {
+        "kind": form.kind.data,
+        "amount": form.amount.data,
+        "entry_on": form.entry_on.data,
+        "reference": form.reference.data,
+        "note": form.note.data,
+    }
 
 
 def _form_errors_flash(form) -> None:
@@ -111,18 +109,17 @@ def signup():
         return redirect(url_for("main.index"))
     form = forms.SignupForm()
     if form.validate_on_submit():
-        try:
-            services.sign_up(
+        ok, _application = _run(
+            form,
+            lambda: services.sign_up(
                 username=form.username.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 email=form.email.data,
                 company_name=form.company_name.data,
-            )
-        except DomainError as error:
-            _fail(error, form)
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("Your account is ready. Sign in to fill in your application."), "success")
             return redirect(url_for("auth.login", next=url_for("certification.my_application")))
     return render_template("certification/signup.html", form=form)
@@ -206,39 +203,31 @@ def edit_step(application_id: int, step: str):
                     form[name].data = getattr(value, "value", value)
         if form.validate_on_submit():
             values = {name: form[name].data for name in services.APP_FIELDS_BY_STEP[step]}
-            try:
-                services.save_step(_actor(), app_, step, values)
-            except DomainError as error:
-                _fail(error, form)
-            else:
-                if _commit_or_flash():
-                    flash(_("Saved as a draft."), "success")
-                    nxt = request.form.get("next_step")
-                    if nxt in services.STEPS:
-                        return redirect(
-                            url_for("certification.edit_step", application_id=app_.id, step=nxt)
-                        )
-                    return redirect(
-                        url_for("certification.edit_step", application_id=app_.id, step=step)
-                    )
+            ok, _saved = _run(form, lambda: services.save_step(_actor(), app_, step, values))
+            if ok:
+                flash(_("Saved as a draft."), "success")
+                nxt = request.form.get("next_step")
+                target = nxt if nxt in services.STEPS else step
+                return redirect(
+                    url_for("certification.edit_step", application_id=app_.id, step=target)
+                )
     elif step == "staff" and staff_form.validate_on_submit():
-        try:
-            services.add_staff(
+        ok, _person = _run(
+            staff_form,
+            lambda: services.add_staff(
                 _actor(),
                 app_,
                 name=staff_form.name.data,
                 role=staff_form.role.data,
                 phone=staff_form.phone.data,
                 id_number=staff_form.id_number.data,
+            ),
+        )
+        if ok:
+            flash(_("Added to the staff list."), "success")
+            return redirect(
+                url_for("certification.edit_step", application_id=app_.id, step="staff")
             )
-        except DomainError as error:
-            _fail(error, staff_form)
-        else:
-            if _commit_or_flash():
-                flash(_("Added to the staff list."), "success")
-                return redirect(
-                    url_for("certification.edit_step", application_id=app_.id, step="staff")
-                )
     return render_template(
         "certification/edit_step.html",
         application=app_,
@@ -258,12 +247,7 @@ def remove_staff(application_id: int, technician_id: int):
     technician = db.session.get(Technician, technician_id)
     if technician is None or technician.application_id != app_.id:
         abort(404)
-    try:
-        services.remove_staff(_actor(), app_, technician)
-    except DomainError as error:
-        _fail(error)
-    else:
-        _commit_or_flash()
+    _run(None, lambda: services.remove_staff(_actor(), app_, technician))
     return redirect(url_for("certification.edit_step", application_id=app_.id, step="staff"))
 
 
@@ -274,18 +258,16 @@ def upload(application_id: int):
     upload_form = forms.AttachmentForm()
     upload_form.kind.choices = AttachmentKind.choices()
     file = request.files.get("file")
-    try:
-        if not upload_form.validate_on_submit():
-            raise DomainError(_("Choose a document type and a file."))
-        if file is None:
-            raise DomainError(_("Choose a file."))
-        services.upload_attachment(
-            _actor(), app_, upload_form.kind.data, file.filename, file.stream
-        )
-    except DomainError as error:
-        _fail(error)
+    if not upload_form.validate_on_submit() or file is None:
+        flash(_("Choose a document type and a file."), "danger")
     else:
-        if _commit_or_flash():
+        ok, _stored = _run(
+            None,
+            lambda: services.upload_attachment(
+                _actor(), app_, upload_form.kind.data, file.filename, file.stream
+            ),
+        )
+        if ok:
             flash(_("The file is stored."), "success")
     if upload_form.kind.data == AttachmentKind.SITE_PHOTO.value:
         return redirect(url_for("certification.screening", application_id=app_.id))
@@ -314,13 +296,9 @@ def download(attachment_id: int):
 @require(Permission.APPLY)
 def submit(application_id: int):
     app_ = _load_application(application_id)
-    try:
-        services.submit(_actor(), app_)
-    except DomainError as error:
-        _fail(error)
-    else:
-        if _commit_or_flash():
-            flash(_("Your application is submitted to HQ."), "success")
+    ok, _submitted = _run(None, lambda: services.submit(_actor(), app_))
+    if ok:
+        flash(_("Your application is submitted to HQ."), "success")
     return redirect(url_for("certification.application", application_id=app_.id))
 
 
@@ -359,14 +337,10 @@ def review_action(application_id: int, action: str):
         abort(404)
     form = forms.CommentForm()
     form.validate_on_submit()
-    try:
-        REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or "")
-    except DomainError as error:
-        _fail(error)
-    else:
-        if _commit_or_flash():
-            label = ACTION_LABELS.get(action) or _("Violation recorded")
-            flash(_("Done: %(action)s.", action=label), "success")
+    ok, _moved = _run(None, lambda: REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or ""))
+    if ok:
+        label = ACTION_LABELS.get(action) or _("Violation recorded")
+        flash(_("Done: %(action)s.", action=label), "success")
     if action == "evaluate" and app_.status is ApplicationStatus.EVALUATED:
         return redirect(url_for("certification.report", application_id=app_.id))
     return redirect(url_for("certification.application", application_id=app_.id))
@@ -386,20 +360,19 @@ def screening(application_id: int):
                 form[key].data = Decimal(sheet.ratings[key])
     weight_set = sheet.weight_set if sheet else services.weights_in_force()
     if form.validate_on_submit():
-        try:
-            services.save_screening(
+        ok, _sheet = _run(
+            form,
+            lambda: services.save_screening(
                 _actor(),
                 app_,
                 ratings={key: form[key].data for key, _label in CRITERIA},
                 visited_on=form.visited_on.data,
                 visit_notes=form.visit_notes.data,
-            )
-        except DomainError as error:
-            _fail(error, form)
-        else:
-            if _commit_or_flash():
-                flash(_("The screening sheet is saved."), "success")
-                return redirect(url_for("certification.screening", application_id=app_.id))
+            ),
+        )
+        if ok:
+            flash(_("The screening sheet is saved."), "success")
+            return redirect(url_for("certification.screening", application_id=app_.id))
     return render_template(
         "certification/screening.html",
         application=app_,
@@ -438,13 +411,11 @@ def approve(application_id: int):
     app_ = _load_application(application_id)
     form = forms.ApproveForm()
     if form.validate_on_submit():
-        try:
-            services.approve(_actor(), app_, form.tier.data, form.comment.data)
-        except DomainError as error:
-            _fail(error)
-        else:
-            if _commit_or_flash():
-                flash(_("Approved at %(tier)s.", tier=app_.approved_tier.label), "success")
+        ok, _approved = _run(
+            None, lambda: services.approve(_actor(), app_, form.tier.data, form.comment.data)
+        )
+        if ok:
+            flash(_("Approved at %(tier)s.", tier=app_.approved_tier.label), "success")
     else:
         _form_errors_flash(form)
     return redirect(url_for("certification.application", application_id=app_.id))
@@ -456,21 +427,12 @@ def application_deposit(application_id: int):
     app_ = _load_application(application_id)
     form = forms.DepositForm()
     if form.validate_on_submit():
-        try:
-            services.record_application_deposit(
-                _actor(),
-                app_,
-                kind=form.kind.data,
-                amount=form.amount.data,
-                entry_on=form.entry_on.data,
-                reference=form.reference.data,
-                note=form.note.data,
-            )
-        except DomainError as error:
-            _fail(error)
-        else:
-            if _commit_or_flash():
-                flash(_("The deposit entry is recorded."), "success")
+        ok, _entry = _run(
+            None,
+            lambda: services.record_application_deposit(_actor(), app_, **_entry_values(form)),
+        )
+        if ok:
+            flash(_("The deposit entry is recorded."), "success")
     else:
         _form_errors_flash(form)
     return redirect(url_for("certification.application", application_id=app_.id))
@@ -487,22 +449,20 @@ def authorize(application_id: int):
         form.agreement_end_on.data = rules.add_months(start, 36)
         form.authorized_region.data = app_.city
     if form.validate_on_submit():
-        try:
-            station = services.authorize(
+        ok, station = _run(
+            form,
+            lambda: services.authorize(
                 _actor(),
                 app_,
                 city_code=form.city_code.data,
                 agreement_start_on=form.agreement_start_on.data,
                 agreement_end_on=form.agreement_end_on.data,
                 authorized_region=form.authorized_region.data,
-            )
-        except DomainError as error:
-            _fail(error, form)
-        else:
-            code = station.code
-            if _commit_or_flash():
-                flash(_("Authorized: station %(code)s is created.", code=code), "success")
-                return redirect(url_for("stations.detail", station_id=station.id))
+            ),
+        )
+        if ok:
+            flash(_("Authorized: station %(code)s is created.", code=station.code), "success")
+            return redirect(url_for("stations.detail", station_id=station.id))
     tier = app_.approved_tier or app_.requested_tier
     checks = services.check_application(app_, tier) if tier else []
     return render_template(
@@ -559,16 +519,13 @@ def new_tier_rules():
             tier.value: {f: form[f"{tier.value}__{f}"].data for f in forms.RULE_FIELD_LABELS}
             for tier in Tier
         }
-        try:
-            services.create_rule_set(
+        ok, _rule_set = _run(
+            form,
+            lambda: services.create_rule_set(
                 _actor(), effective_on=form.effective_on.data, values=values, note=form.note.data
-            )
-        except DomainError as error:
-            if error.field and "__" not in error.field and "-" in error.field:
-                error.field = error.field.replace("-", "__")
-            _fail(error, form)
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("The new tier rules are saved."), "success")
             return redirect(url_for("certification.tier_rules"))
     return render_template(
@@ -590,17 +547,16 @@ def new_weights():
         for key, _label in CRITERIA:
             form[key].data = current.weights.get(key, 0)
     if form.validate_on_submit():
-        try:
-            services.create_weight_set(
+        ok, _weights = _run(
+            form,
+            lambda: services.create_weight_set(
                 _actor(),
                 effective_on=form.effective_on.data,
                 weights={key: form[key].data for key, _label in CRITERIA},
                 pass_mark=form.pass_mark.data,
-            )
-        except DomainError as error:
-            _fail(error, form)
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("The new screening weights are saved."), "success")
             return redirect(url_for("certification.tier_rules"))
     return render_template("certification/weights_form.html", form=form, criteria=CRITERIA)
@@ -673,13 +629,11 @@ def station_action(station_id: int, action: str):
     if not valid:
         _form_errors_flash(form)
         return _back(station)
-    try:
-        services.STATION_ACTIONS[action](_actor(), station, form.reason.data or "")
-    except DomainError as error:
-        _fail(error)
-    else:
-        if _commit_or_flash():
-            flash(_("Done: %(action)s.", action=STATION_ACTION_LABELS[action]), "success")
+    ok, _moved = _run(
+        None, lambda: services.STATION_ACTIONS[action](_actor(), station, form.reason.data)
+    )
+    if ok:
+        flash(_("Done: %(action)s.", action=STATION_ACTION_LABELS[action]), "success")
     return _back(station)
 
 
@@ -692,13 +646,11 @@ def station_tier(station_id: int):
     if not valid:
         _form_errors_flash(form)
         return _back(station)
-    try:
-        services.change_tier(_actor(), station, form.tier.data, form.reason.data or "")
-    except DomainError as error:
-        _fail(error)
-    else:
-        if _commit_or_flash():
-            flash(_("The tier is changed to %(tier)s.", tier=station.tier.label), "success")
+    ok, _changed = _run(
+        None, lambda: services.change_tier(_actor(), station, form.tier.data, form.reason.data)
+    )
+    if ok:
+        flash(_("The tier is changed to %(tier)s.", tier=station.tier.label), "success")
     return _back(station)
 
 
@@ -708,19 +660,18 @@ def station_areas(station_id: int):
     station = _station(station_id)
     form = forms.AreasForm()
     if form.validate_on_submit():
-        try:
-            services.set_station_areas(
+        ok, _profile = _run(
+            None,
+            lambda: services.set_station_areas(
                 _actor(),
                 station,
                 reception_area=form.reception_area.data,
                 repair_area=form.repair_area.data,
                 storage_area=form.storage_area.data,
-            )
-        except DomainError as error:
-            _fail(error)
-        else:
-            if _commit_or_flash():
-                flash(_("The floor areas are saved."), "success")
+            ),
+        )
+        if ok:
+            flash(_("The floor areas are saved."), "success")
     else:
         _form_errors_flash(form)
     return _back(station)
@@ -732,23 +683,12 @@ def station_deposit(station_id: int):
     station = _station(station_id)
     form = forms.DepositForm()
     if form.validate_on_submit():
-        try:
-            account = deposits.account_for_station(station.id, create=True)
-            deposits.record_entry(
-                _actor(),
-                account,
-                kind=form.kind.data,
-                amount=form.amount.data,
-                entry_on=form.entry_on.data,
-                reference=form.reference.data,
-                note=form.note.data,
-            )
-            services.refresh_station_compliance(station, actor=_actor())
-        except DomainError as error:
-            _fail(error)
-        else:
-            if _commit_or_flash():
-                flash(_("The deposit entry is recorded."), "success")
+        ok, _entry = _run(
+            None,
+            lambda: services.record_station_deposit(_actor(), station, **_entry_values(form)),
+        )
+        if ok:
+            flash(_("The deposit entry is recorded."), "success")
     else:
         _form_errors_flash(form)
     return _back(station)
@@ -761,18 +701,13 @@ def reverse_deposit(entry_id: int):
     if entry is None:
         abort(404)
     form = forms.ReverseForm()
-    valid = form.validate_on_submit()
-    try:
-        if not valid:
-            raise DomainError(_("Give the reason for the correction."))
-        deposits.reverse_entry(_actor(), entry, form.note.data or "", services.today())
-        if entry.account.station_id:
-            station = db.session.get(Station, entry.account.station_id)
-            services.refresh_station_compliance(station, actor=_actor())
-    except DomainError as error:
-        _fail(error)
+    if not form.validate_on_submit():
+        flash(_("Give the reason for the correction."), "danger")
     else:
-        if _commit_or_flash():
+        ok, _reversal = _run(
+            None, lambda: services.reverse_deposit(_actor(), entry, form.note.data)
+        )
+        if ok:
             flash(_("The entry is reversed."), "success")
     account = entry.account
     if account.station_id:
@@ -800,20 +735,19 @@ def add_technician(station_id: int):
     station = _station(station_id)
     form = forms.StaffForm()
     if form.validate_on_submit():
-        try:
-            services.add_technician(
+        ok, _person = _run(
+            None,
+            lambda: services.add_technician(
                 _actor(),
                 station,
                 name=form.name.data,
                 role=form.role.data,
                 phone=form.phone.data,
                 id_number=form.id_number.data,
-            )
-        except DomainError as error:
-            _fail(error)
-        else:
-            if _commit_or_flash():
-                flash(_("The technician is added."), "success")
+            ),
+        )
+        if ok:
+            flash(_("The technician is added."), "success")
     else:
         _form_errors_flash(form)
     return _back(station)
@@ -830,21 +764,21 @@ def technician(technician_id: int):
         if not can(current_user, Permission.MANAGE_TECHNICIANS):
             abort(403)
         if form.validate_on_submit():
-            try:
-                attempt = services.record_attempt(
-                    _actor(),
-                    person,
-                    track=form.track.data,
-                    theory_score=form.theory_score.data,
-                    practical_score=form.practical_score.data,
-                    attempted_on=form.attempted_on.data,
-                    examiner=form.examiner.data,
-                )
-            except DomainError as error:
-                _fail(error, form)
-            else:
-                passed = attempt.passed
-                db.session.commit()
+            ok, passed = _run(
+                form,
+                lambda: (
+                    services.record_attempt(
+                        _actor(),
+                        person,
+                        track=form.track.data,
+                        theory_score=form.theory_score.data,
+                        practical_score=form.practical_score.data,
+                        attempted_on=form.attempted_on.data,
+                        examiner=form.examiner.data,
+                    ).passed
+                ),
+            )
+            if ok:
                 if passed:
                     flash(_("Passed: a certificate is issued."), "success")
                 else:
@@ -867,15 +801,13 @@ def revoke_certificate(certificate_id: int):
     if certificate is None:
         abort(404)
     form = forms.ReasonForm()
-    valid = form.validate_on_submit()
-    try:
-        if not valid:
-            raise DomainError(_("Give the reason for the revocation."))
-        services.revoke_certificate(_actor(), certificate, form.reason.data or "")
-    except DomainError as error:
-        _fail(error)
+    if not form.validate_on_submit():
+        flash(_("Give the reason for the revocation."), "danger")
     else:
-        if _commit_or_flash():
+        ok, _revoked = _run(
+            None, lambda: services.revoke_certificate(_actor(), certificate, form.reason.data)
+        )
+        if ok:
             flash(_("The certificate is revoked."), "success")
     return redirect(url_for("certification.technician", technician_id=certificate.technician_id))
 
