@@ -43,7 +43,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import audit, auth, main, stations
+    from portal import api, audit, auth, main, reports, stations
 
     for blueprint in (
         main.bp,
@@ -51,8 +51,10 @@ def register_blueprints(app: Flask) -> None:
         auth.users_bp,
         stations.bp,
         audit.bp,
+        reports.bp,
     ):
         app.register_blueprint(blueprint)
+    api.init_app(app)
 
 
 def register_security(app: Flask) -> None:

@@ -17,9 +17,10 @@ from portal.extensions import db
 def demo_steps():
     """Each module's demo loader, in dependency order."""
     from portal.auth import demo as auth_demo
+    from portal.reports import demo as reports_demo
     from portal.stations import demo as stations_demo
 
-    return [stations_demo.load, auth_demo.load]
+    return [stations_demo.load, auth_demo.load, reports_demo.load]
 
 
 @click.command("demo-data")

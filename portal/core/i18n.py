@@ -8,7 +8,7 @@ import os
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime
 from flask_login import current_user
 
@@ -16,6 +16,9 @@ from flask_login import current_user
 def select_locale() -> str:
     """The user's saved language, else the one picked before sign-in, else the browser's."""
     languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        # CLI commands, demo data and benchmarks translate into the default language.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

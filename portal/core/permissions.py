@@ -30,12 +30,17 @@ class Permission(enum.Enum):
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     CHANGE_OWN_PASSWORD = "change_own_password"
+    SUBMIT_REPORTS = "submit_reports"
+    VIEW_REPORTS = "view_reports"
+    MANAGE_CATALOGUES = "manage_catalogues"
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
 P = Permission
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION},
+    # Reports are submitted, and API tokens held, only by a station's own users.
+    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -43,11 +48,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_STATIONS,
             P.VIEW_AUDIT,
             P.CHANGE_OWN_PASSWORD,
+            P.VIEW_REPORTS,
+            P.MANAGE_CATALOGUES,
         }
     ),
-    Role.AUDITOR: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
-    Role.FINANCE: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
-    Role.STATION: frozenset({P.VIEW_DASHBOARD, P.VIEW_OWN_STATION, P.CHANGE_OWN_PASSWORD}),
+    Role.AUDITOR: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD, P.VIEW_REPORTS}
+    ),
+    Role.FINANCE: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD, P.VIEW_REPORTS}
+    ),
+    Role.STATION: frozenset(
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_OWN_STATION,
+            P.CHANGE_OWN_PASSWORD,
+            P.SUBMIT_REPORTS,
+            P.VIEW_REPORTS,
+            P.MANAGE_API_TOKENS,
+        }
+    ),
 }
 
 
