@@ -214,7 +214,14 @@ def add_setting(
     existing = db.session.execute(
         select(ReportSetting).where(ReportSetting.effective_on == effective_on)
     ).scalar_one_or_none()
-    before = audit.snapshot(existing, ("due_days_after", "due_time")) if existing else None
+    def snap(row):
+        return {
+            "effective_on": row.effective_on,
+            "due_days_after": row.due_days_after,
+            "due_time": row.due_time.strftime("%H:%M"),
+        }
+
+    before = snap(existing) if existing else None
     setting = existing or ReportSetting(effective_on=effective_on)
     setting.due_days_after = due_days_after
     setting.due_time = due_time
@@ -226,7 +233,7 @@ def add_setting(
         setting,
         actor=actor,
         before=before,
-        after=audit.snapshot(setting, ("effective_on", "due_days_after", "due_time")),
+        after=snap(setting),
     )
     return setting
 
