@@ -28,7 +28,7 @@ translations: $(MO)
 run: $(VENV)/.installed $(MO)
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:5000 --access-logfile - 'portal:create_app()'
 
 test: $(VENV)/.installed-dev $(MO)
 	$(BIN)/python -m tests.run_suite
@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-dev
 
 # After changing visible strings: extract them and merge into the catalogues.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract --ignore-dirs=".* __pycache__" -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 clean-venv:

@@ -34,6 +34,11 @@ def register_extensions(app: Flask) -> None:
     from portal.extensions import bootstrap, csrf, db, limiter, migrate
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from portal.core.db import configure_sqlite
+
+            configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -6,6 +6,7 @@ import os
 import re
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import orm, text
 from sqlalchemy.engine import make_url
@@ -63,12 +64,34 @@ def app_config(database_url, tmp_path_factory):
     }
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own app context (new g, new session), as in production.
+
+    Tests hold an app context open; without this, requests would share its g (the signed-in
+    user, the locale) and its session's identity map.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Assertions read English messages; Chinese pages are tested with their own header.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def open(self, *args, **kwargs):
+        from portal.extensions import db
+
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's own session sees what the request wrote
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(app_config):
     from portal import create_app
     from portal.extensions import db
 
     app = create_app(app_config)
+    app.test_client_class = FreshContextClient
     with app.app_context():
         reset_database(db.engine)
         upgrade()
@@ -128,9 +151,7 @@ def login_as(client, make):
 
     def _login(role: str = "hq", station=None, password: str = "secret-pass-1", **kwargs):
         user = make.user(role=role, station=station, password=password, **kwargs)
-        response = client.post(
-            "/login", data={"username": user.username, "password": password}
-        )
+        response = client.post("/login", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 

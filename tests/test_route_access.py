@@ -86,8 +86,9 @@ def test_each_role_reaches_exactly_its_routes(app, db, make, role):
     ctx = Ctx(own_station, other_station, other_user, make, db, {})
     user = None
     if role != ANON:
-        user = make.user(role=role, station=own_station if role == "station" else None,
-                         password=password)
+        user = make.user(
+            role=role, station=own_station if role == "station" else None, password=password
+        )
 
     def fresh_client():
         return _sign_in(app, user, password) if user else app.test_client()

@@ -21,8 +21,7 @@ from sqlalchemy import or_, select
 from portal.auth import bp, services, users_bp
 from portal.auth.forms import LoginForm, PasswordForm, UserForm
 from portal.auth.models import User, UserRole
-from portal.core.errors import DomainError
-from portal.core.forms import apply_domain_error
+from portal.core.forms import submit
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, Role, require
 from portal.extensions import db, limiter
@@ -93,18 +92,15 @@ def logout():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
+        ok, _result = submit(
+            form,
+            lambda: services.change_password(
                 current_user._get_current_object(),
                 form.current_password.data,
                 form.new_password.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/password.html", form=form)
@@ -174,8 +170,9 @@ def create():
         if not form.password.data:
             form.password.errors = [_("A password is required for a new user.")]
         else:
-            try:
-                user = services.create_user(
+            ok, user = submit(
+                form,
+                lambda: services.create_user(
                     current_user._get_current_object(),
                     username=form.username.data,
                     password=form.password.data,
@@ -183,13 +180,9 @@ def create():
                     display_name=form.display_name.data,
                     email=form.email.data,
                     station_id=_parse_station(form.station_id.data),
-                )
-            except DomainError as error:
-                db.session.rollback()
-                if not apply_domain_error(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                db.session.commit()
+                ),
+            )
+            if ok:
                 flash(_("User %(name)s created.", name=user.username), "success")
                 return redirect(url_for("users.index"))
     return render_template("auth/user_form.html", form=form, user=None)
@@ -206,8 +199,9 @@ def edit(user_id: int):
         form.roles.data = sorted(r.value for r in user.role_set)
         form.station_id.data = str(user.station_id or "")
     if form.validate_on_submit():
-        try:
-            services.update_user(
+        ok, _result = submit(
+            form,
+            lambda: services.update_user(
                 current_user._get_current_object(),
                 user,
                 roles=form.roles.data,
@@ -216,13 +210,9 @@ def edit(user_id: int):
                 station_id=_parse_station(form.station_id.data),
                 active=form.active.data,
                 new_password=form.password.data or None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("User %(name)s saved.", name=user.username), "success")
             return redirect(url_for("users.index"))
     return render_template("auth/user_form.html", form=form, user=user)

@@ -50,3 +50,22 @@ class Base(DeclarativeBase):
     """Declarative base for every model; constraint names are predictable for migrations."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+def configure_sqlite(engine) -> None:
+    """Real transactions on SQLite: explicit BEGIN (so savepoints work), foreign keys, WAL."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -1,6 +1,9 @@
 """Form helpers shared by modules."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, widgets
+
+CHANGED_MEANWHILE = _l("Someone else changed this meanwhile. Reload it and make your change again.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -17,3 +20,32 @@ def apply_domain_error(form, error) -> bool:
         return False
     field.errors = [*list(field.errors), str(error.message)]
     return True
+
+
+def submit(form, action):
+    """Run one service call for a submitted form and commit it, or show why it was refused.
+
+    Returns (True, result) after the commit; on a DomainError or a concurrent change it rolls
+    back, puts the message next to its field (or flashes it) and returns (False, None), so the
+    view re-renders the form with what the user typed.
+    """
+    from flask import flash
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from portal.core.errors import ConcurrentChange, DomainError
+    from portal.extensions import db
+
+    try:
+        result = action()
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        error = ConcurrentChange(CHANGED_MEANWHILE)
+        flash(str(error.message), "danger")
+        return False, None
+    except DomainError as error:
+        db.session.rollback()
+        if not apply_domain_error(form, error):
+            flash(str(error.message), "danger")
+        return False, None
+    return True, result

@@ -17,16 +17,16 @@ def select_locale() -> str:
     """The user's saved language, else the one picked before sign-in, else the browser's."""
     languages = list(current_app.config["LANGUAGES"])
     if not has_request_context():
-        # CLI commands, demo data and benchmarks translate into the default language.
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        # Command-line output (flask users ..., demo-data) is in English unless configured.
+        return current_app.config.get("CLI_LOCALE", "en")
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def money(value) -> str:

@@ -29,7 +29,7 @@ class Permission(enum.Enum):
     MANAGE_STATIONS = "manage_stations"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
-    CHANGE_OWN_PASSWORD = "change_own_password"
+    CHANGE_OWN_PASSWORD = "change_own_password"  # noqa: S105 - a name
     SUBMIT_REPORTS = "submit_reports"
     VIEW_REPORTS = "view_reports"
     MANAGE_CATALOGUES = "manage_catalogues"
@@ -99,8 +99,8 @@ def sees_all_stations(user) -> bool:
     return P.VIEW_ALL_STATIONS in permissions_of(user)
 
 
-def require(*permissions: Permission):
-    """View decorator: 401 for anonymous users (redirect to login), 403 without a permission."""
+def _guard(permissions: tuple[Permission, ...], combine):
+    """View decorator: sign-in page for anonymous users, 403 unless combine(can(...)) holds."""
 
     def decorator(view):
         @wraps(view)
@@ -109,7 +109,7 @@ def require(*permissions: Permission):
                 from portal.extensions import login_manager
 
                 return login_manager.unauthorized()
-            if not all(can(current_user, p) for p in permissions):
+            if not combine(can(current_user, p) for p in permissions):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -117,23 +117,13 @@ def require(*permissions: Permission):
         return wrapped
 
     return decorator
+
+
+def require(*permissions: Permission):
+    """View decorator: every one of the permissions."""
+    return _guard(permissions, all)
 
 
 def require_any(*permissions: Permission):
     """View decorator: at least one of the permissions."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from portal.extensions import login_manager
-
-                return login_manager.unauthorized()
-            if not any(can(current_user, p) for p in permissions):
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.required_permissions = permissions
-        return wrapped
-
-    return decorator
+    return _guard(permissions, any)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g
 from flask_babel import get_locale
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.core.permissions import Permission, Role, can
 from portal.core.regions import province_label
@@ -16,10 +17,15 @@ def demo_mode() -> bool:
         from portal.auth.models import User
         from portal.extensions import db
 
-        g.demo_mode = (
-            db.session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
-            is not None
-        )
+        try:
+            g.demo_mode = (
+                db.session.execute(select(User.id).where(User.is_demo.is_(True)).limit(1)).first()
+                is not None
+            )
+        except SQLAlchemyError:
+            # An error page must still render when the database is the problem.
+            db.session.rollback()
+            g.demo_mode = False
     return g.demo_mode
 
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from portal.core.errors import InvalidTransition
 
 
-class LabelledEnum(str, enum.Enum):
+class LabelledEnum(enum.StrEnum):
     """A string enum whose members carry a translatable label."""
 
     def __new__(cls, value: str, label=None):

@@ -6,6 +6,7 @@ from wtforms import DateField, EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.regions import province_choices
+from portal.stations.services import EDITABLE
 from portal.stations.states import CityClass, StationStatus, Tier
 
 
@@ -37,22 +38,4 @@ class StationForm(FlaskForm):
 
     def values(self) -> dict:
         """The station fields from the form."""
-        return {
-            name: getattr(self, name).data
-            for name in (
-                "name",
-                "tier",
-                "province",
-                "city",
-                "city_class",
-                "address",
-                "authorized_region",
-                "contact_name",
-                "contact_phone",
-                "contact_email",
-                "status",
-                "agreement_start_on",
-                "agreement_end_on",
-                "notes",
-            )
-        }
+        return {name: getattr(self, name).data for name in EDITABLE}

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 
 from portal.core import audit
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
+from portal.core.forms import CHANGED_MEANWHILE
 from portal.core.permissions import Permission, can
 from portal.core.regions import PROVINCES
 from portal.core.scoping import scope_to_user
@@ -126,9 +127,7 @@ def update_station(actor, station: Station, expected_version: int | None = None,
     if actor is not None and not can(actor, Permission.MANAGE_STATIONS):
         raise PermissionDenied(_l("You may not edit stations."))
     if expected_version is not None and station.version != expected_version:
-        raise ConcurrentChange(
-            _l("Someone else saved this station meanwhile. Reload it and make your change again.")
-        )
+        raise ConcurrentChange(CHANGED_MEANWHILE)
     values = _coerce(values)
     _validate(values, station)
     before = audit.snapshot(station, EDITABLE)

@@ -6,11 +6,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.audit import AuditEntry
-from portal.core.errors import DomainError
-from portal.core.forms import apply_domain_error
+from portal.core.forms import submit
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, can, require, require_any
 from portal.core.regions import province_choices
@@ -78,16 +76,13 @@ def detail(station_id: int):
 def create():
     form = StationForm()
     if form.validate_on_submit():
-        try:
-            station = services.create_station(
+        ok, station = submit(
+            form,
+            lambda: services.create_station(
                 current_user._get_current_object(), code=form.code.data, **form.values()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("Station %(code)s created.", code=station.code), "success")
             return redirect(url_for("stations.detail", station_id=station.id))
     return render_template("stations/form.html", form=form, station=None)
@@ -106,26 +101,18 @@ def edit(station_id: int):
         form.version.data = str(station.version)
     form.code.data = station.code
     if form.validate_on_submit():
-        try:
-            expected = int(form.version.data) if form.version.data else None
-            services.update_station(
+        version = str(form.version.data or "")
+        expected = int(version) if version.isdigit() else None
+        ok, _result = submit(
+            form,
+            lambda: services.update_station(
                 current_user._get_current_object(),
                 station,
                 expected_version=expected,
                 **form.values(),
-            )
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            flash(
-                _("Someone else saved this station meanwhile. Reload it and make your change again."),
-                "danger",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                flash(str(error.message), "danger")
-        else:
+            ),
+        )
+        if ok:
             flash(_("Station %(code)s saved.", code=station.code), "success")
             return redirect(url_for("stations.detail", station_id=station.id))
     return render_template("stations/form.html", form=form, station=station)

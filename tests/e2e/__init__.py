@@ -1,0 +1,1 @@
+"""Browser tests: Playwright on Chromium against a real server with demo data."""
