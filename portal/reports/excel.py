@@ -381,6 +381,8 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
         savepoint.rollback()
         raise
     savepoint.commit()
+    # Two uploads of the same file at once: the unique digest lets one win; the other's
+    # IntegrityError at commit rolls back everything it did (the view reports it).
     return services.record_upload(
         actor,
         station.id,

@@ -216,7 +216,11 @@ def parse_parts(value) -> list[tuple[str, int, str]]:
         if not match or int(match.group("qty")) < 1:
             raise ValueError(chunk)
         parts.append(
-            (match.group("part").upper(), int(match.group("qty")), (match.group("serial") or "").upper())
+            (
+                match.group("part").upper(),
+                int(match.group("qty")),
+                (match.group("serial") or "").upper(),
+            )
         )
     if len(parts) > MAX_PARTS:
         raise OverflowError

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit
 from portal.core.db import now_utc
@@ -214,6 +215,7 @@ def add_setting(
     existing = db.session.execute(
         select(ReportSetting).where(ReportSetting.effective_on == effective_on)
     ).scalar_one_or_none()
+
     def snap(row):
         return {
             "effective_on": row.effective_on,
@@ -302,8 +304,16 @@ def open_report(actor, station: Station, day: dt.date) -> DailyReport:
             )
         )
     report = DailyReport(station_id=station.id, report_on=day, status=ReportStatus.DRAFT)
-    db.session.add(report)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        # Opened by another request at the same moment: the database kept one; use it.
+        existing = find_report(station.id, day)
+        if existing is None:
+            raise
+        return existing
     audit.record("daily_report.opened", report, actor=actor)
     return report
 
@@ -507,6 +517,27 @@ def import_records(
         )
     record_rows = [_record_row(report, c.values, source) for c in cleaned]
     # A savepoint: if the insert fails half-way (a ticket taken meanwhile), nothing stays.
+    try:
+        ids = _insert_records(record_rows, cleaned)
+    except IntegrityError as exc:
+        raise DomainError(
+            _l(
+                "Some of these ticket numbers were stored by another upload meanwhile; nothing "
+                "was imported. Send the records again to see which."
+            )
+        ) from exc
+    db.session.expire(report, ["records"])
+    audit.record(
+        "daily_report.records_imported",
+        report,
+        actor=actor,
+        after={"records": len(ids), "source": source, "first_id": ids[0], "last_id": ids[-1]},
+    )
+    return BatchResult(records=ids, warnings=warnings)
+
+
+def _insert_records(record_rows: list[dict], cleaned: list[rules.CleanRecord]) -> list[int]:
+    """Insert records and their parts in one savepoint; their ids in order."""
     with db.session.begin_nested():
         ids = [
             row.id
@@ -522,14 +553,7 @@ def import_records(
         ]
         if part_rows:
             db.session.execute(insert(PartUsed), part_rows)
-    db.session.expire(report, ["records"])
-    audit.record(
-        "daily_report.records_imported",
-        report,
-        actor=actor,
-        after={"records": len(ids), "source": source, "first_id": ids[0], "last_id": ids[-1]},
-    )
-    return BatchResult(records=ids, warnings=warnings)
+    return ids
 
 
 def add_record(actor, report: DailyReport, raw: dict, source=RecordSource.FORM) -> RepairRecord:

@@ -19,6 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.errors import DomainError
@@ -397,12 +398,15 @@ def upload():
             batch = excel.upload(
                 _actor(), station, form.report_on.data, filename, data, form.submit_after.data
             )
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            flash(_("This file was imported by another upload at the same moment."), "danger")
         except DomainError as error:
             db.session.rollback()
             if not apply_domain_error(form, error):
                 _flash_error(error)
         else:
-            db.session.commit()
             return redirect(url_for("reports.upload_result", batch_id=batch.id))
     recent = db.session.execute(
         select(UploadBatch)
