@@ -48,7 +48,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import audit, auth, certification, main, stations
+    from portal import api, audit, auth, certification, main, reports, stations
 
     for blueprint in (
         main.bp,
@@ -57,8 +57,10 @@ def register_blueprints(app: Flask) -> None:
         stations.bp,
         audit.bp,
         certification.bp,
+        reports.bp,
     ):
         app.register_blueprint(blueprint)
+    api.init_app(app)
 
 
 def register_security(app: Flask) -> None:

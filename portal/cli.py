@@ -18,9 +18,10 @@ def demo_steps():
     """Each module's demo loader, in dependency order."""
     from portal.auth import demo as auth_demo
     from portal.certification import demo as certification_demo
+    from portal.reports import demo as reports_demo
     from portal.stations import demo as stations_demo
 
-    return [stations_demo.load, auth_demo.load, certification_demo.load]
+    return [stations_demo.load, auth_demo.load, certification_demo.load, reports_demo.load]
 
 
 @click.command("demo-data")

@@ -1,5 +1,6 @@
 """Every module's models, imported once so metadata and migrations see them all."""
 
+from portal.api.models import ApiToken  # noqa: F401
 from portal.auth.models import User, UserRole, UserSession  # noqa: F401
 from portal.certification.models import (  # noqa: F401
     Application,
@@ -16,5 +17,17 @@ from portal.certification.models import (  # noqa: F401
     TierRuleSet,
 )
 from portal.core.audit import AuditEntry  # noqa: F401
+from portal.reports.models import (  # noqa: F401
+    DailyReport,
+    DeviceModel,
+    FaultCode,
+    PartUsed,
+    RepairRecord,
+    RepairResult,
+    RepairType,
+    ReportSetting,
+    UploadBatch,
+)
+from portal.settlement.models import Settlement  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.stations.models import Station  # noqa: F401

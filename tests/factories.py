@@ -176,3 +176,78 @@ class Factories:
         )
         self.db.session.flush()
         return entry
+
+    # --- reports (daily reports and repair records) ---------------------------------------
+
+    def catalogues(self):
+        """The demo device models and fault codes (repair types and results come with the
+        migration)."""
+        from portal.reports import demo
+
+        demo.load_catalogues()
+        self.db.session.flush()
+
+    def record_values(self, day=None, n=1, **overrides):
+        """Raw values of a valid repair record received on day (China time)."""
+        from portal.reports import services as report_services
+
+        day = day or report_services.local_today()
+        values = {
+            "ticket_no": f"T-{day:%Y%m%d}-{n:05d}",
+            "received_at": f"{day.isoformat()} 09:30",
+            "completed_at": f"{day.isoformat()} 11:00",
+            "customer_name": "王小明",
+            "customer_phone": "13812345678",
+            "device_model": "P30",
+            "serial_no": f"P30{n:09d}",
+            "purchase_on": (day - dt.timedelta(days=100)).isoformat(),
+            "warranty": "warranty",
+            "fault_code": "D01",
+            "repair_type": "instore_simple",
+            "on_site": "instore",
+            "parts": "LCD-P30*1#OLD123",
+            "standby_serial": "",
+            "result": "repaired",
+            "satisfaction": "5",
+            "return_visit_on": "",
+            "return_visit_outcome": "",
+        }
+        values.update(overrides)
+        return values
+
+    def report(self, station, day=None, records=0, submit=False):
+        """A daily report of the station with records made by record_values."""
+        from portal.reports import services as report_services
+        from portal.reports.states import RecordSource
+
+        self.catalogues()
+        day = day or report_services.local_today()
+        report = report_services.open_report(None, station, day)
+        if records:
+            start = next(_seq) * 10000
+            rows = [(None, self.record_values(day, start + i)) for i in range(records)]
+            report_services.import_records(None, report, rows, RecordSource.FORM)
+        if submit:
+            report_services.submit_report(None, report)
+        self.db.session.flush()
+        return report
+
+    def settlement(self, station, month, status="draft"):
+        """A settlement row of a station's month (the settlement module builds the rest)."""
+        from portal.settlement.models import Settlement
+        from portal.settlement.states import SettlementStatus
+
+        row = Settlement(station_id=station.id, month=month.replace(day=1),
+                         status=SettlementStatus(status))
+        self.db.session.add(row)
+        self.db.session.flush()
+        return row
+
+    def api_token(self, station, name="ticket system"):
+        """(token row, plain token) for the station, created by one of its users."""
+        from portal.api import services as token_services
+
+        user = self.user(role="station", station=station)
+        token, plain = token_services.create_token(user, name)
+        self.db.session.flush()
+        return token, plain

@@ -39,12 +39,20 @@ class Permission(enum.Enum):
     # deposits (spares)
     RECORD_DEPOSITS = "record_deposits"
     VIEW_DEPOSITS = "view_deposits"
+    # daily reports and API
+    SUBMIT_REPORTS = "submit_reports"
+    VIEW_REPORTS = "view_reports"
+    MANAGE_CATALOGUES = "manage_catalogues"
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
 P = Permission
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.APPLY},
+    # Reports are submitted, and API tokens held, only by a station's own users; only
+    # candidates apply.
+    Role.ADMIN: frozenset(P)
+    - {P.VIEW_OWN_STATION, P.APPLY, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -57,9 +65,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_TIER_RULES,
             P.MANAGE_TECHNICIANS,
             P.VIEW_DEPOSITS,
+            P.VIEW_REPORTS,
+            P.MANAGE_CATALOGUES,
         }
     ),
-    Role.AUDITOR: frozenset({P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD}),
+    Role.AUDITOR: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD, P.VIEW_REPORTS}
+    ),
     Role.FINANCE: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -68,10 +80,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_APPLICATIONS,
             P.RECORD_DEPOSITS,
             P.VIEW_DEPOSITS,
+            P.VIEW_REPORTS,
         }
     ),
     Role.STATION: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_OWN_STATION, P.CHANGE_OWN_PASSWORD, P.APPLY, P.VIEW_DEPOSITS}
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_OWN_STATION,
+            P.CHANGE_OWN_PASSWORD,
+            P.APPLY,
+            P.VIEW_DEPOSITS,
+            P.SUBMIT_REPORTS,
+            P.VIEW_REPORTS,
+            P.MANAGE_API_TOKENS,
+        }
     ),
 }
 

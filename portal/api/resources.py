@@ -1,0 +1,249 @@
+"""The /api/v1 resources: the station, its daily reports and records (the pages' services)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from werkzeug.exceptions import HTTPException
+
+from portal.api import api
+from portal.api import services as token_services
+from portal.api.schemas import (
+    INT32,
+    RecordPageSchema,
+    RecordQuerySchema,
+    ReportInSchema,
+    ReportOutSchema,
+    StationSchema,
+)
+from portal.core.errors import DomainError
+from portal.extensions import db, limiter
+from portal.reports import rules, services
+from portal.reports.models import DailyReport, RepairRecord
+from portal.reports.states import RecordSource, ReportStatus
+from portal.stations.models import Station
+
+blp = Blueprint(
+    "api_v1",
+    __name__,
+    url_prefix="/api/v1",
+    description="Daily reports and repair records of the token's station.",
+)
+ERRORS = (401, 403, 404, 429)
+
+
+def _token_key() -> str:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "api-token:" + token_services.hash_token(header[7:].strip())[:32]
+    return "api-anon:" + (request.remote_addr or "")
+
+
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(blp)
+
+
+@blp.errorhandler(HTTPException)
+def _json_error(error):
+    """Every API error as JSON: code, status, message and per-field errors."""
+    return api.handle_http_exception(error)
+
+
+@blp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    plain = header[7:].strip() if header.startswith("Bearer ") else None
+    token = token_services.authenticate(plain)
+    if token is None and plain is None and current_user.is_authenticated:
+        # Signed in to the portal, but the API takes a station token, never a session cookie
+        # (the API is CSRF-exempt, so a cookie must not be enough).
+        abort(
+            403,
+            message="The API takes a station token (Authorization: Bearer <token>), "
+            "not a portal sign-in.",
+        )
+    if token is None:
+        abort(401, message="A valid station token is required: Authorization: Bearer <token>.")
+    if db.session.is_modified(token):
+        db.session.commit()
+    g.api_actor = token_services.ApiActor(token)
+
+
+def _responses(*codes):
+    def decorator(view):
+        for code in codes:
+            view = blp.alt_response(code, schema=api.ERROR_SCHEMA, description="Error")(view)
+        return view
+
+    return decorator
+
+
+def _station() -> Station:
+    return db.session.get(Station, g.api_actor.station_id)
+
+
+def _report_or_404(report_id: int) -> DailyReport:
+    if report_id > INT32:
+        abort(404, message="No such report of this station.")
+    report = db.session.get(DailyReport, report_id)
+    if report is None or report.station_id != g.api_actor.station_id:
+        abort(404, message="No such report of this station.")
+    return report
+
+
+def _record_out(record: RepairRecord) -> dict:
+    return {
+        "id": record.id,
+        "report_id": record.report_id,
+        "ticket_no": record.ticket_no,
+        "received_at": record.received_at,
+        "completed_at": record.completed_at,
+        "customer_name": rules.mask_name(record.customer_name),
+        "customer_phone": rules.mask_phone(record.customer_phone),
+        "device_model": record.device_model,
+        "serial_no": record.serial_no,
+        "purchase_on": record.purchase_on,
+        "warranty": "warranty" if record.warranty else "paid",
+        "fault_code": record.fault_code,
+        "repair_type": record.repair_type,
+        "on_site": "onsite" if record.on_site else "instore",
+        "parts": [
+            {"part_no": p.part_no, "quantity": p.quantity, "faulty_serial": p.faulty_serial}
+            for p in record.parts
+        ],
+        "standby_serial": record.standby_serial,
+        "result": record.result,
+        "satisfaction": record.satisfaction,
+        "return_visit_on": record.return_visit_on,
+        "return_visit_outcome": record.return_visit_outcome,
+        "source": record.source.value,
+    }
+
+
+def _report_out(report: DailyReport, warnings=None) -> dict:
+    return {
+        "id": report.id,
+        "station_code": report.station.code,
+        "report_on": report.report_on,
+        "status": report.status.value,
+        "standing": services.report_standing(report).value,
+        **{name: getattr(report, name) for name in services.COUNT_FIELDS},
+        "first_submitted_at": report.first_submitted_at,
+        "submitted_at": report.submitted_at,
+        "due_at": services.due_for(report.report_on),
+        "records": [_record_out(r) for r in report.records],
+        "warnings": warnings or [],
+    }
+
+
+def _raw_record(item: dict) -> dict:
+    raw = {k: v for k, v in item.items() if k != "parts"}
+    raw["parts"] = rules.format_parts(
+        (p["part_no"], p["quantity"], p.get("faulty_serial") or "") for p in item.get("parts", [])
+    )
+    return raw
+
+
+def _problems_to_errors(problems: list[dict]) -> dict:
+    records: dict[str, dict[str, list[str]]] = {}
+    for problem in problems:
+        key = str(problem["row"])
+        records.setdefault(key, {}).setdefault(problem["field"], []).append(problem["message"])
+    return {"json": {"records": records}}
+
+
+@blp.route("/station")
+@blp.response(200, StationSchema)
+@_responses(*ERRORS)
+def station():
+    """The token's station."""
+    s = _station()
+    return {
+        "id": s.id,
+        "code": s.code,
+        "name": s.name,
+        "tier": s.tier.value,
+        "province": s.province,
+        "city": s.city,
+        "status": s.status.value,
+    }
+
+
+@blp.route("/reports", methods=["POST"])
+@blp.arguments(ReportInSchema)
+@blp.response(201, ReportOutSchema)
+@_responses(*ERRORS, 409)
+def create_report(payload):
+    """Create the day's report (or add to its open draft) with records; all or nothing.
+
+    Counts given replace the report's counts. With submit=true the report is submitted after
+    the records are stored. If any record is bad, nothing is stored and the answer (422) lists
+    every problem by record index and field.
+    """
+    actor = g.api_actor
+    station = _station()
+    rows = [(index, _raw_record(item)) for index, item in enumerate(payload["records"])]
+    counts = {k: payload[k] for k in services.COUNT_FIELDS if k in payload}
+    savepoint = db.session.begin_nested()
+    warnings = []
+    try:
+        report = services.open_report(actor, station, payload["report_on"])
+        if report.status == ReportStatus.SUBMITTED:
+            savepoint.rollback()
+            abort(
+                409,
+                message="The report of this day is submitted; reopen it in the portal to amend.",
+            )
+        if counts:
+            services.update_counts(actor, report, counts)
+        if rows:
+            warnings = services.import_records(actor, report, rows, RecordSource.API).warnings
+        if payload["submit"]:
+            services.submit_report(actor, report)
+    except services.RecordsRejected as error:
+        savepoint.rollback()
+        abort(422, message=str(error.message), errors=_problems_to_errors(error.problems))
+    except DomainError as error:
+        savepoint.rollback()
+        field = error.field or "_schema"
+        abort(422, message=str(error.message), errors={"json": {field: [str(error.message)]}})
+    savepoint.commit()
+    db.session.commit()
+    report = db.session.get(DailyReport, report.id)
+    return _report_out(report, warnings)
+
+
+@blp.route("/reports/<int:report_id>")
+@blp.response(200, ReportOutSchema)
+@_responses(*ERRORS)
+def get_report(report_id: int):
+    """One report of the station with its records (404 for another station's)."""
+    return _report_out(_report_or_404(report_id))
+
+
+@blp.route("/records")
+@blp.arguments(RecordQuerySchema, location="query")
+@blp.response(200, RecordPageSchema)
+@_responses(*ERRORS)
+def list_records(args):
+    """The station's records, newest first; page on with after_id=next_after_id."""
+    flt = services.RecordFilter(
+        station_id=g.api_actor.station_id,
+        date_from=args.get("date_from"),
+        date_to=args.get("date_to"),
+        serial=args.get("serial", ""),
+        ticket=args.get("ticket", ""),
+        device_model=args.get("device_model", ""),
+        repair_type=args.get("repair_type", ""),
+        result=args.get("result", ""),
+    )
+    stmt = services.record_query(g.api_actor, flt)
+    if args.get("after_id"):
+        stmt = stmt.where(RepairRecord.id < args["after_id"])
+    limit = args["limit"]
+    rows = list(
+        db.session.execute(stmt.order_by(RepairRecord.id.desc()).limit(limit + 1)).scalars()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [_record_out(r) for r in rows], "next_after_id": rows[-1].id if more else None}

@@ -1,0 +1,464 @@
+"""Pure rules of daily reports: record checks, deadlines, day standing, masking, parts syntax.
+
+No Flask app, no database: every channel (form, Excel, API) turns its input into a dict of raw
+values and calls clean_record(), so the three refuse the same things with the same words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+
+from portal.reports.states import DayStatus, ReportStatus
+
+MAX_PARTS = 20
+PHONE_PATTERN = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+PART_PATTERN = re.compile(
+    r"^(?P<part>[A-Za-z0-9][A-Za-z0-9._/-]{0,39})\s*[*xX×]\s*(?P<qty>\d{1,4})"
+    r"(?:\s*[#＃]\s*(?P<serial>[A-Za-z0-9._/-]{1,40}))?$"
+)
+WARRANTY_WORDS = {"warranty": True, "保修": True, "paid": False, "付费": False, "自费": False}
+LOCATION_WORDS = {"onsite": True, "上门": True, "instore": False, "店内": False, "到店": False}
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+# The fields of a repair record, in template order.
+RECORD_FIELDS = (
+    "ticket_no",
+    "received_at",
+    "completed_at",
+    "customer_name",
+    "customer_phone",
+    "device_model",
+    "serial_no",
+    "purchase_on",
+    "warranty",
+    "fault_code",
+    "repair_type",
+    "on_site",
+    "parts",
+    "standby_serial",
+    "result",
+    "satisfaction",
+    "return_visit_on",
+    "return_visit_outcome",
+)
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    serial_pattern: re.Pattern | None
+    warranty_months: int
+
+
+@dataclass
+class Catalogues:
+    """The active catalogue codes a record is checked against."""
+
+    models: dict[str, ModelRule]
+    faults: set[str]
+    types: dict[str, bool]  # code -> allowed for service centers only
+    results: set[str]
+
+
+@dataclass
+class Problem:
+    field: str
+    message: object
+    value: object = None
+
+
+@dataclass
+class CleanRecord:
+    values: dict
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def compile_serial_pattern(pattern: str) -> re.Pattern | None:
+    """The compiled serial pattern (matched whole), None if it is not a valid expression."""
+    try:
+        return re.compile(rf"(?:{pattern})\Z")
+    except re.error:
+        return None
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone number with its middle hidden: 13812345678 -> 138****5678."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return digits[:1] + "*" * (len(digits) - 1)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """A customer's name with all but the first character hidden."""
+    if not name:
+        return ""
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+# --- deadlines and day standing ----------------------------------------------------------
+
+
+def due_at(report_on: dt.date, due_days_after: int, due_time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """When the report of report_on is due, as an aware datetime in UTC."""
+    local = dt.datetime.combine(report_on + dt.timedelta(days=due_days_after), due_time, tzinfo=tz)
+    return local.astimezone(dt.UTC)
+
+
+def day_status(
+    day: dt.date,
+    today: dt.date,
+    now: dt.datetime,
+    due: dt.datetime,
+    status: ReportStatus | None,
+    first_submitted_at: dt.datetime | None,
+) -> DayStatus:
+    """A station's standing for a day: on time, late, missing, not due yet, or in the future."""
+    if day > today:
+        return DayStatus.FUTURE
+    if first_submitted_at is not None and status is not None:
+        return DayStatus.ON_TIME if first_submitted_at <= due else DayStatus.LATE
+    return DayStatus.MISSING if now > due else DayStatus.OPEN
+
+
+# --- parsing raw values ------------------------------------------------------------------
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value) -> str:
+    """A cell or form value as text: 13812345678.0 from a spreadsheet becomes 13812345678."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip()
+
+
+def parse_datetime(value, tz: ZoneInfo) -> dt.datetime:
+    """A date and time as aware UTC; a value without an offset is local time."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        parsed = None
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            for fmt in DATETIME_FORMATS:
+                try:
+                    parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - local, tz added below
+                    break
+                except ValueError:
+                    continue
+        if parsed is None or not re.search(r"\d{1,2}:\d{2}", text):
+            raise ValueError
+    else:
+        raise ValueError
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_date(value) -> dt.date:
+    """A calendar date from a date, a midnight datetime or text like 2026-11-20."""
+    day = _parse_date(value)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError
+    return day
+
+
+def _parse_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            raise ValueError
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date only
+            except ValueError:
+                continue
+    raise ValueError
+
+
+def parse_parts(value) -> list[tuple[str, int, str]]:
+    """Parts as `PART*QTY` or `PART*QTY#FAULTY-SERIAL`, separated by `;`."""
+    text = _text(value)
+    if not text:
+        return []
+    parts = []
+    for chunk in re.split(r"[;；\n]", text):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        match = PART_PATTERN.match(chunk)
+        if not match or int(match.group("qty")) < 1:
+            raise ValueError(chunk)
+        parts.append(
+            (
+                match.group("part").upper(),
+                int(match.group("qty")),
+                (match.group("serial") or "").upper(),
+            )
+        )
+    if len(parts) > MAX_PARTS:
+        raise OverflowError
+    return parts
+
+
+def format_parts(parts) -> str:
+    """The parts of a record in the syntax parse_parts reads."""
+    out = []
+    for part in parts:
+        no, qty, serial = (
+            (part.part_no, part.quantity, part.faulty_serial) if hasattr(part, "part_no") else part
+        )
+        out.append(f"{no}*{qty}" + (f"#{serial}" if serial else ""))
+    return "; ".join(out)
+
+
+def _choice(value, words: Mapping[str, bool]) -> bool:
+    if isinstance(value, bool):
+        return value
+    key = _text(value).lower()
+    if key not in words:
+        raise ValueError
+    return words[key]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day months later (the month's last day when it is shorter)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def clean_record(
+    raw: Mapping,
+    catalogues: Catalogues,
+    *,
+    report_on: dt.date,
+    tz: ZoneInfo,
+    is_service_center: bool,
+) -> CleanRecord:
+    """Check one record's raw values; every problem is listed, none stops the others."""
+    out = CleanRecord(values={})
+    v = out.values
+
+    def err(name, message):
+        out.errors.append(Problem(name, message, raw.get(name)))
+
+    def required(name) -> bool:
+        if _blank(raw.get(name)):
+            err(name, _l("This field is required."))
+            return False
+        return True
+
+    def text_field(name, max_len, *, upper=False, need=True):
+        if need and not required(name):
+            return
+        text = _text(raw.get(name))
+        if CONTROL_CHARS.search(text):
+            err(name, _l("Contains control characters (such as line breaks or tabs)."))
+            return
+        if len(text) > max_len:
+            err(name, _l("At most %(n)d characters.", n=max_len))
+            return
+        v[name] = text.upper() if upper else text
+
+    text_field("ticket_no", 40)
+    text_field("customer_name", 80)
+    text_field("serial_no", 40, upper=True)
+    text_field("standby_serial", 40, upper=True, need=False)
+    text_field("return_visit_outcome", 200, need=False)
+
+    if required("customer_phone"):
+        phone = re.sub(r"[\s()]", "", _text(raw.get("customer_phone")))
+        if phone.startswith("+86"):
+            phone = phone[3:]
+        if PHONE_PATTERN.match(phone):
+            v["customer_phone"] = phone
+        else:
+            err(
+                "customer_phone",
+                _l(
+                    "Not a phone number: a mobile has 11 digits starting with 1, "
+                    "a landline starts with its area code."
+                ),
+            )
+
+    for name in ("received_at", "completed_at"):
+        if required(name):
+            try:
+                v[name] = parse_datetime(raw.get(name), tz)
+            except ValueError:
+                err(name, _l("Not a date and time; write it like 2026-11-20 09:30."))
+    received, completed = v.get("received_at"), v.get("completed_at")
+    if received and received.astimezone(tz).date() > report_on:
+        err(
+            "received_at",
+            _l("Received after the report's day (%(day)s).", day=report_on.isoformat()),
+        )
+    if completed and completed.astimezone(tz).date() > report_on:
+        err(
+            "completed_at",
+            _l("Completed after the report's day (%(day)s).", day=report_on.isoformat()),
+        )
+    if received and completed and completed < received:
+        err("completed_at", _l("Completed before it was received."))
+
+    for name in ("purchase_on", "return_visit_on"):
+        if not _blank(raw.get(name)):
+            try:
+                v[name] = parse_date(raw.get(name))
+            except ValueError:
+                err(name, _l("Not a date; write it like 2026-11-20."))
+        else:
+            v[name] = None
+    if v.get("purchase_on") and received and v["purchase_on"] > received.astimezone(tz).date():
+        err("purchase_on", _l("Purchased after the device was received."))
+    if (
+        v.get("return_visit_on")
+        and received
+        and v["return_visit_on"] < received.astimezone(tz).date()
+    ):
+        err("return_visit_on", _l("The return visit is before the device was received."))
+
+    if required("warranty"):
+        try:
+            v["warranty"] = _choice(raw.get("warranty"), WARRANTY_WORDS)
+        except ValueError:
+            err("warranty", _l("Write warranty or paid."))
+    if v.get("warranty") and not v.get("purchase_on") and _blank(raw.get("purchase_on")):
+        err("purchase_on", _l("A warranty repair needs the purchase date."))
+
+    if required("on_site"):
+        try:
+            v["on_site"] = _choice(raw.get("on_site"), LOCATION_WORDS)
+        except ValueError:
+            err("on_site", _l("Write onsite or instore."))
+
+    model = None
+    if required("device_model"):
+        code = _text(raw.get("device_model")).upper()
+        model = catalogues.models.get(code)
+        if model is None:
+            err("device_model", _l("Unknown device model; use a code from the list."))
+        else:
+            v["device_model"] = code
+    for name, known, message in (
+        ("fault_code", catalogues.faults, _l("Unknown fault code; use a code from the list.")),
+        ("repair_type", catalogues.types, _l("Unknown repair type; use a code from the list.")),
+        ("result", catalogues.results, _l("Unknown result; use a code from the list.")),
+    ):
+        if required(name):
+            code = _text(raw.get(name))
+            code = code.upper() if name == "fault_code" else code.lower()
+            if code in known:
+                v[name] = code
+            else:
+                err(name, message)
+
+    if v.get("repair_type") == "unit_swap" and not v.get("standby_serial"):
+        err("standby_serial", _l("A unit swap needs the serial of the standby unit handed over."))
+
+    if _blank(raw.get("satisfaction")):
+        v["satisfaction"] = None
+    else:
+        text = _text(raw.get("satisfaction"))
+        if text.isdigit() and 1 <= int(text) <= 5:
+            v["satisfaction"] = int(text)
+        else:
+            err("satisfaction", _l("Satisfaction is a whole number from 1 to 5."))
+
+    try:
+        v["parts"] = parse_parts(raw.get("parts"))
+    except OverflowError:
+        err("parts", _l("At most %(n)d parts per record.", n=MAX_PARTS))
+    except ValueError as exc:
+        err(
+            "parts",
+            _l(
+                "Cannot read the part %(part)s; write PART*QTY or PART*QTY#FAULTY-SERIAL, "
+                "separated by ;",
+                part=str(exc),
+            ),
+        )
+
+    # Warnings: accepted, but the settlement will not pay the record (SPEC 8.2).
+    if model is not None and v.get("serial_no"):
+        if model.serial_pattern is not None and not model.serial_pattern.match(v["serial_no"]):
+            out.warnings.append(
+                Problem(
+                    "serial_no",
+                    _l("The serial does not match the model's pattern."),
+                    v["serial_no"],
+                )
+            )
+        if v.get("warranty") and v.get("purchase_on") and received:
+            ends = add_months(v["purchase_on"], model.warranty_months)
+            if received.astimezone(tz).date() > ends:
+                out.warnings.append(
+                    Problem(
+                        "warranty",
+                        _l(
+                            "Purchased more than %(n)d months before; out of warranty.",
+                            n=model.warranty_months,
+                        ),
+                        raw.get("warranty"),
+                    )
+                )
+    if v.get("repair_type") and catalogues.types.get(v["repair_type"]) and not is_service_center:
+        out.warnings.append(
+            Problem(
+                "repair_type", _l("This repair type is for service centers only."), v["repair_type"]
+            )
+        )
+    return out
+
+
+def check_counts(counts: Mapping[str, object]) -> tuple[dict[str, int], list[Problem]]:
+    """The day's counts as non-negative whole numbers."""
+    clean, problems = {}, []
+    for name in (
+        "received_count",
+        "completed_count",
+        "pending_count",
+        "returned_count",
+        "complaint_count",
+    ):
+        value = counts.get(name)
+        text = _text(value) if value is not None else "0"
+        if text == "":
+            text = "0"
+        if not text.isdigit() or int(text) > 1_000_000:
+            problems.append(Problem(name, _l("A whole number, 0 or more."), value))
+        else:
+            clean[name] = int(text)
+    return clean, problems

@@ -1,0 +1,659 @@
+"""Daily-report pages: the day's report and its records, upload, calendar, HQ views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.core.errors import DomainError
+from portal.core.forms import apply_domain_error
+from portal.core.pagination import keyset_page
+from portal.core.permissions import Permission, can, require
+from portal.core.regions import province_choices
+from portal.core.scoping import get_scoped_or_404, scope_to_user
+from portal.extensions import db
+from portal.reports import bp, excel, rules, services
+from portal.reports.forms import (
+    CATALOGUE_FORMS,
+    ActionForm,
+    CountsForm,
+    OpenDayForm,
+    RecordForm,
+    SettingForm,
+    UploadForm,
+)
+from portal.reports.models import DailyReport, RepairRecord, UploadBatch
+from portal.reports.states import DayStatus, ReportStatus, UploadOutcome
+from portal.settlement.models import month_is_locked_for_reports
+from portal.stations.models import Station
+
+EXPORT_LIMIT = 100_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _own_station() -> Station:
+    if current_user.station_id is None:
+        abort(404)
+    return db.session.get(Station, current_user.station_id)
+
+
+def _catalogues() -> dict:
+    return {kind: services.catalogue_entries(kind, True) for kind in services.CATALOGUE_KINDS}
+
+
+def _parse_day(text: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+def _flash_error(error: DomainError) -> None:
+    flash(str(error.message), "danger")
+
+
+# --- reports of a station ----------------------------------------------------------------
+
+
+@bp.route("/")
+@require(Permission.VIEW_REPORTS)
+def index():
+    """Recent reports: a station its own, HQ all (newest day first)."""
+    stmt = scope_to_user(select(DailyReport), DailyReport.station_id, current_user)
+    station_id = request.args.get("station_id", type=int)
+    if station_id:
+        stmt = stmt.where(DailyReport.station_id == station_id)
+    page = keyset_page(
+        stmt,
+        DailyReport.id,
+        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=int),
+        size=current_app.config["PAGE_SIZE"],
+        descending=True,
+    )
+    open_form = OpenDayForm(report_on=services.local_today())
+    return render_template(
+        "reports/index.html",
+        page=page,
+        open_form=open_form,
+        today=services.local_today(),
+        due=services.due_for,
+    )
+
+
+@bp.route("/open", methods=["POST"])
+@require(Permission.SUBMIT_REPORTS)
+def open_day():
+    """The station's report for a day (created as a draft when missing)."""
+    station = _own_station()
+    form = OpenDayForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a day."), "danger")
+        return redirect(url_for("reports.index"))
+    try:
+        report = services.open_report(_actor(), station, form.report_on.data)
+    except DomainError as error:
+        db.session.rollback()
+        _flash_error(error)
+        return redirect(url_for("reports.index"))
+    db.session.commit()
+    return redirect(url_for("reports.detail", report_id=report.id))
+
+
+def _counts_form(report: DailyReport, formdata=None) -> CountsForm:
+    form = CountsForm(formdata=formdata, obj=report)
+    if formdata is None:
+        form.version.data = str(report.version)
+    return form
+
+
+@bp.route("/<int:report_id>")
+@require(Permission.VIEW_REPORTS)
+def detail(report_id: int):
+    report = get_scoped_or_404(DailyReport, report_id, current_user)
+    return _render_detail(report, _counts_form(report))
+
+
+def _render_detail(report: DailyReport, counts_form: CountsForm, status=200):
+    editable = report.status in {ReportStatus.DRAFT, ReportStatus.REOPENED}
+    locked = month_is_locked_for_reports(report.station_id, report.report_on)
+    action = ActionForm(version=str(report.version))
+    return (
+        render_template(
+            "reports/detail.html",
+            report=report,
+            counts_form=counts_form,
+            action=action,
+            editable=editable and not locked,
+            locked=locked,
+            may_submit=can(current_user, Permission.SUBMIT_REPORTS, report),
+            due=services.due_for(report.report_on),
+            mask_phone=rules.mask_phone,
+            mask_name=rules.mask_name,
+            format_parts=rules.format_parts,
+        ),
+        status,
+    )
+
+
+def _version(value) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/<int:report_id>/counts", methods=["POST"])
+@require(Permission.SUBMIT_REPORTS)
+def update_counts(report_id: int):
+    report = get_scoped_or_404(DailyReport, report_id, current_user)
+    form = _counts_form(report, request.form)
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
+        try:
+            services.update_counts(_actor(), report, values, _version(form.version.data))
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            flash(
+                _("Someone else changed this report meanwhile. Reload it and try again."), "danger"
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+            return _render_detail(db.session.get(DailyReport, report_id), form, 422)
+        else:
+            flash(_("Counts saved."), "success")
+            return redirect(url_for("reports.detail", report_id=report.id))
+    return _render_detail(report, form, 422)
+
+
+@bp.route("/<int:report_id>/submit", methods=["POST"])
+@require(Permission.SUBMIT_REPORTS)
+def submit(report_id: int):
+    report = get_scoped_or_404(DailyReport, report_id, current_user)
+    form = ActionForm()
+    try:
+        services.submit_report(_actor(), report, _version(form.version.data))
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Someone else changed this report meanwhile. Reload it and try again."), "danger")
+    except DomainError as error:
+        db.session.rollback()
+        _flash_error(error)
+    else:
+        flash(_("Report for %(day)s submitted.", day=report.report_on.isoformat()), "success")
+    return redirect(url_for("reports.detail", report_id=report_id))
+
+
+@bp.route("/<int:report_id>/reopen", methods=["POST"])
+@require(Permission.SUBMIT_REPORTS)
+def reopen(report_id: int):
+    report = get_scoped_or_404(DailyReport, report_id, current_user)
+    form = ActionForm()
+    try:
+        services.reopen_report(
+            _actor(), report, form.reason.data or "", _version(form.version.data)
+        )
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Someone else changed this report meanwhile. Reload it and try again."), "danger")
+    except DomainError as error:
+        db.session.rollback()
+        _flash_error(error)
+    else:
+        flash(_("Report reopened: amend it, then submit it again."), "success")
+    return redirect(url_for("reports.detail", report_id=report_id))
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+def _record_form(formdata=None, **initial) -> RecordForm:
+    form = RecordForm(formdata=formdata, **initial)
+    form.set_choices(_catalogues(), str(get_locale() or "zh"))
+    return form
+
+
+def _initial_from(raw: dict, *, copy: bool) -> dict:
+    out = {}
+    for name, value in raw.items():
+        if isinstance(value, dt.datetime):
+            value = value.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif value is None:
+            value = ""
+        out[name] = str(value) if name == "satisfaction" else value
+    if copy:
+        # A copy keeps the repetitive fields; the customer and the device are new.
+        for name in (
+            "ticket_no",
+            "customer_name",
+            "customer_phone",
+            "serial_no",
+            "standby_serial",
+            "purchase_on",
+            "satisfaction",
+            "return_visit_on",
+            "return_visit_outcome",
+        ):
+            out[name] = ""
+    return out
+
+
+def _apply_problems(form: RecordForm, problems: list[dict]) -> None:
+    for problem in problems:
+        field = getattr(form, problem["field"], None)
+        if field is not None:
+            field.errors = [*list(field.errors), problem["message"]]
+
+
+@bp.route("/<int:report_id>/records/new", methods=["GET", "POST"])
+@require(Permission.SUBMIT_REPORTS)
+def record_new(report_id: int):
+    report = get_scoped_or_404(DailyReport, report_id, current_user)
+    if request.method == "GET":
+        initial = {}
+        copy_id = request.args.get("copy", type=int)
+        if copy_id:
+            source = get_scoped_or_404(RepairRecord, copy_id, current_user)
+            initial = _initial_from(services.record_raw(source), copy=True)
+        else:
+            day = report.report_on.isoformat()
+            initial = {"received_at": f"{day} 09:00", "completed_at": f"{day} 17:00"}
+        form = _record_form(None, **initial)
+    else:
+        form = _record_form(request.form)
+    if form.validate_on_submit():
+        try:
+            record = services.add_record(_actor(), report, form.raw())
+            db.session.commit()
+        except services.RecordsRejected as error:
+            db.session.rollback()
+            _apply_problems(form, error.problems)
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+        else:
+            flash(_("Record %(ticket)s added.", ticket=record.ticket_no), "success")
+            if request.form.get("then") == "copy":
+                return redirect(url_for("reports.record_new", report_id=report_id, copy=record.id))
+            if request.form.get("then") == "new":
+                return redirect(url_for("reports.record_new", report_id=report_id))
+            return redirect(url_for("reports.detail", report_id=report_id))
+    report = db.session.get(DailyReport, report_id)
+    return render_template("reports/record_form.html", form=form, report=report, record=None)
+
+
+@bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
+@require(Permission.SUBMIT_REPORTS)
+def record_edit(record_id: int):
+    record = get_scoped_or_404(RepairRecord, record_id, current_user)
+    report = record.report
+    if request.method == "GET":
+        form = _record_form(None, **_initial_from(services.record_raw(record), copy=False))
+    else:
+        form = _record_form(request.form)
+    if form.validate_on_submit():
+        try:
+            services.update_record(_actor(), record, form.raw())
+            db.session.commit()
+        except services.RecordsRejected as error:
+            db.session.rollback()
+            _apply_problems(form, error.problems)
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+        else:
+            flash(_("Record %(ticket)s saved.", ticket=record.ticket_no), "success")
+            return redirect(url_for("reports.detail", report_id=report.id))
+        record = db.session.get(RepairRecord, record_id)
+        report = record.report
+    return render_template("reports/record_form.html", form=form, report=report, record=record)
+
+
+@bp.route("/records/<int:record_id>/delete", methods=["POST"])
+@require(Permission.SUBMIT_REPORTS)
+def record_delete(record_id: int):
+    record = get_scoped_or_404(RepairRecord, record_id, current_user)
+    report_id = record.report_id
+    ticket = record.ticket_no
+    try:
+        services.delete_record(_actor(), record)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        _flash_error(error)
+    else:
+        flash(_("Record %(ticket)s deleted.", ticket=ticket), "success")
+    return redirect(url_for("reports.detail", report_id=report_id))
+
+
+@bp.route("/records/<int:record_id>")
+@require(Permission.VIEW_REPORTS)
+def record_detail(record_id: int):
+    record = get_scoped_or_404(RepairRecord, record_id, current_user)
+    return render_template(
+        "reports/record_detail.html",
+        record=record,
+        warnings=services.record_warnings(record),
+        mask_phone=rules.mask_phone,
+        mask_name=rules.mask_name,
+        format_parts=rules.format_parts,
+    )
+
+
+# --- Excel -------------------------------------------------------------------------------
+
+
+@bp.route("/template.xlsx")
+@require(Permission.VIEW_REPORTS)
+def template():
+    return send_file(
+        io.BytesIO(excel.build_template()),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="daily-report-template.xlsx",
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@require(Permission.SUBMIT_REPORTS)
+def upload():
+    station = _own_station()
+    form = UploadForm()
+    if request.method == "GET":
+        form.report_on.data = _parse_day(request.args.get("day"), services.local_today())
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        filename = form.file.data.filename or "upload.xlsx"
+        try:
+            batch = excel.upload(
+                _actor(), station, form.report_on.data, filename, data, form.submit_after.data
+            )
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            flash(_("This file was imported by another upload at the same moment."), "danger")
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+        else:
+            return redirect(url_for("reports.upload_result", batch_id=batch.id))
+    recent = db.session.execute(
+        select(UploadBatch)
+        .where(UploadBatch.station_id == station.id)
+        .order_by(UploadBatch.id.desc())
+        .limit(10)
+    ).scalars()
+    return render_template("reports/upload.html", form=form, recent=list(recent))
+
+
+@bp.route("/uploads/<int:batch_id>")
+@require(Permission.VIEW_REPORTS)
+def upload_result(batch_id: int):
+    batch = get_scoped_or_404(UploadBatch, batch_id, current_user)
+    return render_template(
+        "reports/upload_result.html",
+        batch=batch,
+        Outcome=UploadOutcome,
+        header=excel.field_header,
+        shown=500,
+    )
+
+
+@bp.route("/uploads/<int:batch_id>/errors.xlsx")
+@require(Permission.VIEW_REPORTS)
+def upload_errors(batch_id: int):
+    batch = get_scoped_or_404(UploadBatch, batch_id, current_user)
+    if batch.outcome != UploadOutcome.REJECTED:
+        abort(404)
+    return send_file(
+        io.BytesIO(excel.error_workbook(batch)),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name=f"upload-{batch.id}-errors.xlsx",
+    )
+
+
+# --- calendar, records list, HQ views ----------------------------------------------------
+
+
+def _station_for_view() -> Station:
+    if can(current_user, Permission.VIEW_ALL_STATIONS):
+        station_id = request.args.get("station_id", type=int)
+        if not station_id:
+            return None
+        return get_scoped_or_404(Station, station_id, current_user, Station.id)
+    return _own_station()
+
+
+@bp.route("/calendar")
+@require(Permission.VIEW_REPORTS)
+def month_calendar():
+    station = _station_for_view()
+    today = services.local_today()
+    month_arg = request.args.get("month") or ""
+    month = _parse_day(f"{month_arg}-01" if month_arg else None, today.replace(day=1))
+    days = services.month_calendar(station.id, month) if station else []
+    stations = []
+    if can(current_user, Permission.VIEW_ALL_STATIONS):
+        stations = db.session.execute(select(Station).order_by(Station.code)).scalars().all()
+    prev_month = (month - dt.timedelta(days=1)).replace(day=1)
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    counts = {s: sum(1 for d in days if d.status == s) for s in DayStatus}
+    return render_template(
+        "reports/calendar.html",
+        station=station,
+        stations=stations,
+        month=month,
+        days=days,
+        counts=counts,
+        prev_month=prev_month,
+        next_month=next_month,
+        DayStatus=DayStatus,
+    )
+
+
+def _record_filter() -> services.RecordFilter:
+    args = request.args
+    return services.RecordFilter(
+        station_id=args.get("station_id", type=int),
+        date_from=_parse_day(args.get("date_from"), None),
+        date_to=_parse_day(args.get("date_to"), None),
+        serial=(args.get("serial") or "").strip(),
+        ticket=(args.get("ticket") or "").strip(),
+        device_model=args.get("device_model") or "",
+        fault_code=args.get("fault_code") or "",
+        repair_type=args.get("repair_type") or "",
+        result=args.get("result") or "",
+        province=args.get("province") or "",
+    )
+
+
+@bp.route("/records")
+@require(Permission.VIEW_REPORTS)
+def records():
+    flt = _record_filter()
+    stmt = services.record_query(current_user, flt)
+    page = keyset_page(
+        stmt,
+        RepairRecord.id,
+        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=int),
+        size=current_app.config["PAGE_SIZE"],
+        descending=True,
+    )
+    stations = {}
+    if page.items:
+        ids = {r.station_id for r in page.items}
+        stations = dict(
+            db.session.execute(select(Station.id, Station.code).where(Station.id.in_(ids))).all()
+        )
+    return render_template(
+        "reports/records.html",
+        page=page,
+        flt=flt,
+        stations=stations,
+        catalogues=_catalogues(),
+        provinces=province_choices(),
+        mask_phone=rules.mask_phone,
+        mask_name=rules.mask_name,
+        export_limit=EXPORT_LIMIT,
+    )
+
+
+@bp.route("/records/export.xlsx")
+@require(Permission.VIEW_REPORTS)
+def records_export():
+    stmt = services.record_query(current_user, _record_filter()).limit(EXPORT_LIMIT)
+    buffer = io.BytesIO()
+    excel.export_records(stmt, buffer)
+    buffer.seek(0)
+    stamp = services.local_today().isoformat()
+    return send_file(
+        buffer, mimetype=XLSX, as_attachment=True, download_name=f"repair-records-{stamp}.xlsx"
+    )
+
+
+@bp.route("/coverage")
+@require(Permission.VIEW_REPORTS, Permission.VIEW_ALL_STATIONS)
+def coverage():
+    today = services.local_today()
+    day = _parse_day(request.args.get("day"), today)
+    province = request.args.get("province") or ""
+    rows = services.coverage(day, province)
+    return render_template(
+        "reports/coverage.html",
+        rows=rows,
+        day=day,
+        province=province,
+        provinces=province_choices(),
+        due=services.due_for(day),
+        total_missing=sum(len(r.missing) for r in rows),
+    )
+
+
+@bp.route("/serial")
+@require(Permission.VIEW_REPORTS, Permission.VIEW_ALL_STATIONS)
+def serial_lookup():
+    serial = (request.args.get("serial") or "").strip()
+    history = services.serial_history(current_user, serial) if serial else []
+    stations = {}
+    if history:
+        ids = {r.station_id for r in history}
+        stations = {
+            s.id: s
+            for s in db.session.execute(select(Station).where(Station.id.in_(ids))).scalars()
+        }
+    return render_template(
+        "reports/serial.html",
+        serial=serial,
+        history=history,
+        stations=stations,
+        mask_phone=rules.mask_phone,
+        mask_name=rules.mask_name,
+        format_parts=rules.format_parts,
+    )
+
+
+# --- catalogues and the deadline (HQ) ----------------------------------------------------
+
+
+@bp.route("/catalogues")
+@require(Permission.MANAGE_CATALOGUES)
+def catalogues():
+    return render_template(
+        "reports/catalogues.html",
+        entries={kind: services.catalogue_entries(kind) for kind in services.CATALOGUE_KINDS},
+    )
+
+
+@bp.route("/catalogues/<kind>/new", methods=["GET", "POST"])
+@bp.route("/catalogues/<kind>/<int:entry_id>/edit", methods=["GET", "POST"])
+@require(Permission.MANAGE_CATALOGUES)
+def catalogue_edit(kind: str, entry_id: int | None = None):
+    if kind not in services.CATALOGUE_KINDS:
+        abort(404)
+    model, fields = services.CATALOGUE_KINDS[kind]
+    entry = None
+    if entry_id is not None:
+        entry = db.session.get(model, entry_id) or abort(404)
+    form = CATALOGUE_FORMS[kind](obj=entry)
+    if entry is not None:
+        form.code.render_kw = {"readonly": True}
+        form.code.data = entry.code
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in fields if hasattr(form, name)}
+        if "sort_order" in values and values["sort_order"] is None:
+            values["sort_order"] = 0
+        try:
+            services.save_catalogue_entry(_actor(), kind, entry, **values)
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+        else:
+            db.session.commit()
+            flash(_("Catalogue saved."), "success")
+            return redirect(url_for("reports.catalogues", _anchor=kind))
+    return render_template("reports/catalogue_form.html", form=form, kind=kind, entry=entry)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require(Permission.MANAGE_CATALOGUES)
+def settings():
+    form = SettingForm()
+    if request.method == "GET":
+        current = services.setting_for(services.local_today())
+        form.effective_on.data = services.local_today() + dt.timedelta(days=1)
+        form.due_days_after.data = current.due_days_after
+        form.due_time.data = current.due_time
+    if form.validate_on_submit():
+        try:
+            services.add_setting(
+                _actor(), form.effective_on.data, form.due_days_after.data, form.due_time.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if not apply_domain_error(form, error):
+                _flash_error(error)
+        else:
+            db.session.commit()
+            flash(_("Deadline saved."), "success")
+            return redirect(url_for("reports.settings"))
+    return render_template("reports/settings.html", form=form, settings=services.settings_list())
+
+
+@bp.app_template_global("report_standing")
+def report_standing(report: DailyReport):
+    """The standing of a report's day (on time, late, ...), for lists."""
+    return services.report_standing(report)

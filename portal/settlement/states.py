@@ -1,0 +1,32 @@
+"""Settlement states and workflow (SPEC 8.4)."""
+
+from flask_babel import lazy_gettext as _l
+
+from portal.core.workflow import LabelledEnum, TransitionTable
+
+
+class SettlementStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    CONFIRMED = "confirmed", _l("Confirmed by station")
+    DISPUTED = "disputed", _l("Disputed")
+    HQ_APPROVED = "hq_approved", _l("Approved by HQ")
+    FINANCE_APPROVED = "finance_approved", _l("Approved by finance (locked)")
+    PAID = "paid", _l("Paid")
+    SUPERSEDED = "superseded", _l("Superseded")
+
+
+S = SettlementStatus
+
+SETTLEMENT_FLOW = TransitionTable(
+    _l("settlement"),
+    {
+        (S.DRAFT, "confirm"): S.CONFIRMED,
+        (S.DRAFT, "dispute"): S.DISPUTED,
+        (S.DISPUTED, "recompute"): S.DRAFT,
+        (S.CONFIRMED, "hq_approve"): S.HQ_APPROVED,
+        (S.HQ_APPROVED, "finance_approve"): S.FINANCE_APPROVED,
+        (S.FINANCE_APPROVED, "pay"): S.PAID,
+        (S.FINANCE_APPROVED, "supersede"): S.SUPERSEDED,
+        (S.PAID, "supersede"): S.SUPERSEDED,
+    },
+)

@@ -1,0 +1,1 @@
+/*! For license information please see swagger-ui-bundle.js.LICENSE.txt */
