@@ -127,6 +127,8 @@ def _check_station_binding(
     roles: set[Role], station_id: int | None, candidate: bool = False
 ) -> None:
     # A candidate (station role, application under way) has no station until authorized.
+    if candidate and roles != {Role.STATION}:
+        raise DomainError(_l("A station user cannot also hold an HQ role."), field="roles")
     if Role.STATION in roles and station_id is None and not candidate:
         raise DomainError(_l("A station user must be bound to a station."), field="station_id")
     if Role.STATION not in roles and station_id is not None:

@@ -760,6 +760,10 @@ def test_station_user_must_have_a_station_unless_candidate(make):
         auth_services.create_user(
             None, username="lonely", password="long-enough-1", roles=["station"]
         )
+    with pytest.raises(DomainError):
+        auth_services.create_user(
+            None, username="sneaky", password="long-enough-1", roles=["hq"], candidate=True
+        )
     application = make.candidate()
     assert application.applicant.station_id is None
 
