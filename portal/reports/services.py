@@ -645,6 +645,16 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     return record
 
 
+def log_personal_data_shown(actor, record: RepairRecord) -> None:
+    """Record that a user saw a customer's name and phone unmasked."""
+    audit.record(
+        "repair_record.personal_data_shown",
+        record,
+        actor=actor,
+        comment="customer_name, customer_phone",
+    )
+
+
 def delete_record(actor, record: RepairRecord) -> None:
     """Remove a record from an editable report."""
     report = record.report

@@ -318,6 +318,9 @@ def record_edit(record_id: int):
     report = record.report
     if request.method == "GET":
         form = _record_form(None, **_initial_from(services.record_raw(record), copy=False))
+        # The edit form shows the customer's name and phone whole: that is logged (SPEC 10).
+        services.log_personal_data_shown(_actor(), record)
+        db.session.commit()
     else:
         form = _record_form(request.form)
     if form.validate_on_submit():

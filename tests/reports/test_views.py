@@ -203,3 +203,23 @@ def test_hq_edits_catalogues_and_the_deadline(client, db, make, login_as):
     )
     assert response.status_code == 302
     assert services.setting_for(dt.date(2027, 1, 2)).due_time == dt.time(12, 0)
+
+
+def test_the_edit_form_shows_personal_data_whole_and_logs_it(client, db, make, login_as):
+    from portal.core.audit import AuditEntry
+
+    station = make.station()
+    report = make.report(station, services.local_today(), records=1)
+    record = report.records[0]
+    user = login_as("station", station=station)
+    page = client.get(f"/reports/records/{record.id}/edit").get_data(as_text=True)
+    assert 'value="13812345678"' in page
+    shown = db.session.execute(
+        select(AuditEntry).where(
+            AuditEntry.action == "repair_record.personal_data_shown",
+            AuditEntry.object_id == str(record.id),
+        )
+    ).scalar_one()
+    assert shown.actor_id == user.id
+    detail = client.get(f"/reports/records/{record.id}").get_data(as_text=True)
+    assert "13812345678" not in detail
