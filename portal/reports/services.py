@@ -254,7 +254,7 @@ def due_for(day: dt.date, settings: list[ReportSetting] | None = None) -> dt.dat
 # --- reports -----------------------------------------------------------------------------
 
 
-def _check_station_user(actor, station_id: int) -> None:
+def check_station_user(actor, station_id: int) -> None:
     if actor is None:
         return
     if not can(actor, Permission.SUBMIT_REPORTS) or actor.station_id != station_id:
@@ -286,7 +286,7 @@ def find_report(station_id: int, day: dt.date) -> DailyReport | None:
 
 def open_report(actor, station: Station, day: dt.date) -> DailyReport:
     """The station's report for day, created as a draft if there is none yet."""
-    _check_station_user(actor, station.id)
+    check_station_user(actor, station.id)
     if day > local_today():
         raise DomainError(_l("A report cannot be made for a future day."), field="report_on")
     if day.year < rules.MIN_YEAR:
@@ -329,7 +329,7 @@ def update_counts(
     actor, report: DailyReport, values: dict, expected_version: int | None = None
 ) -> DailyReport:
     """Set the day's counts (received, completed, pending, returned, complaints)."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_editable(report)
     clean, problems = rules.check_counts(values)
@@ -351,7 +351,7 @@ def update_counts(
 
 def submit_report(actor, report: DailyReport, expected_version: int | None = None) -> DailyReport:
     """Submit (or resubmit after an amendment); the first submission decides lateness."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_editable(report)
     before = report.status
@@ -375,7 +375,7 @@ def reopen_report(
     actor, report: DailyReport, reason: str = "", expected_version: int | None = None
 ) -> DailyReport:
     """Reopen a submitted report for amendment, while its month's settlement is a draft."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     if month_is_locked_for_reports(report.station_id, report.report_on):
         raise DomainError(
@@ -497,7 +497,7 @@ def import_records(
     actor, report: DailyReport, rows: list[tuple[int | None, dict]], source: RecordSource
 ) -> BatchResult:
     """Add a batch of records to a report: all of them, or none with every problem listed."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     if not rows:
         raise DomainError(_l("There are no records to import."))
@@ -604,7 +604,7 @@ def record_raw(record: RepairRecord) -> dict:
 def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     """Change a record of an editable report; the same checks as a new one."""
     report = record.report
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     result = rules.clean_record(
         raw,
@@ -658,7 +658,7 @@ def log_personal_data_shown(actor, record: RepairRecord) -> None:
 def delete_record(actor, record: RepairRecord) -> None:
     """Remove a record from an editable report."""
     report = record.report
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
     audit.record("repair_record.deleted", record, actor=actor, before=before)

@@ -92,6 +92,8 @@ def test_create_and_read_a_report_with_records(client, db, make):
     rest = client.get(f"/api/v1/records?after_id={listed['next_after_id']}", headers=bearer(plain))
     assert len(rest.json["items"]) == 1
     assert rest.json["next_after_id"] is None
+    days = client.get("/api/v1/reports", headers=bearer(plain)).json
+    assert [(d["id"], d["records"], d["status"]) for d in days] == [(data["id"], 2, "submitted")]
     # A submitted day is not changed by a second call.
     conflict = client.post("/api/v1/reports", json=body, headers=bearer(plain))
     assert conflict.status_code == 409
