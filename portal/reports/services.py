@@ -829,13 +829,13 @@ def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
     return days
 
 
-def report_standing(report: DailyReport) -> DayStatus:
+def report_standing(report: DailyReport, settings: list[ReportSetting] | None = None) -> DayStatus:
     """The standing of one report's day: on time, late, missing or not due yet."""
     return rules.day_status(
         report.report_on,
         local_today(),
         now_utc(),
-        due_for(report.report_on),
+        due_for(report.report_on, settings),
         report.status,
         report.first_submitted_at,
     )

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -659,4 +660,6 @@ def settings():
 @bp.app_template_global("report_standing")
 def report_standing(report: DailyReport):
     """The standing of a report's day (on time, late, ...), for lists."""
-    return services.report_standing(report)
+    if "report_settings" not in g:
+        g.report_settings = services.settings_list()  # one query per page, not per row
+    return services.report_standing(report, g.report_settings)
