@@ -43,11 +43,11 @@ class RecordInSchema(ma.Schema):
 
 
 class CountsMixin:
-    received_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    completed_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    pending_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    returned_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    complaint_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    received_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    completed_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    pending_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    returned_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    complaint_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
 
 
 class ReportInSchema(CountsMixin, ma.Schema):

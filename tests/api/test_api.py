@@ -175,3 +175,21 @@ def test_openapi_document_and_local_docs_page(client, db):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "<script>" not in page  # no inline script (CSP)
     assert "cdn" not in page.lower()
+
+
+def test_adding_to_an_open_draft_keeps_counts_not_given(client, db, make):
+    make.catalogues()
+    station = make.station()
+    _token, plain = make.api_token(station)
+    day = services.local_today()
+    first = {
+        "report_on": day.isoformat(),
+        "received_count": 7,
+        "records": [api_record(make, day, 1)],
+    }
+    assert client.post("/api/v1/reports", json=first, headers=bearer(plain)).status_code == 201
+    more = {"report_on": day.isoformat(), "records": [api_record(make, day, 2)]}
+    response = client.post("/api/v1/reports", json=more, headers=bearer(plain))
+    assert response.status_code == 201
+    assert response.json["received_count"] == 7
+    assert len(response.json["records"]) == 2
