@@ -537,15 +537,15 @@ def import_records(
 
 
 def _insert_records(record_rows: list[dict], cleaned: list[rules.CleanRecord]) -> list[int]:
-    """Insert records and their parts in one savepoint; their ids in order."""
+    """Insert records and their parts in one savepoint; their ids in row order."""
     with db.session.begin_nested():
-        ids = [
-            row.id
-            for row in db.session.execute(
-                insert(RepairRecord).returning(RepairRecord.id, sort_by_parameter_order=True),
-                record_rows,
-            )
-        ]
+        # RETURNING without a parameter order batches the insert on every database; ticket
+        # numbers are unique per station, so they map the ids back to the rows.
+        returned = db.session.execute(
+            insert(RepairRecord).returning(RepairRecord.id, RepairRecord.ticket_no), record_rows
+        )
+        by_ticket = {ticket: rid for rid, ticket in returned}
+        ids = [by_ticket[row["ticket_no"]] for row in record_rows]
         part_rows = [
             {"record_id": rid, "part_no": no, "quantity": qty, "faulty_serial": serial}
             for rid, clean in zip(ids, cleaned, strict=True)
