@@ -750,6 +750,12 @@ def record_query(user, flt: RecordFilter) -> Select:
         setattr(flt, name, rules.CONTROL_CHARS.sub("", getattr(flt, name) or "")[:40])
     if flt.station_id:
         stmt = stmt.where(RepairRecord.station_id == flt.station_id)
+    # Dates outside the years records can have are clamped (a year-1 date would overflow UTC).
+    low, high = dt.date(rules.MIN_YEAR, 1, 1), dt.date(rules.MAX_YEAR, 12, 31)
+    if flt.date_from:
+        flt.date_from = min(max(flt.date_from, low), high)
+    if flt.date_to:
+        flt.date_to = min(max(flt.date_to, low), high)
     if flt.date_from:
         start = dt.datetime.combine(flt.date_from, dt.time(0), tzinfo=tz)
         stmt = stmt.where(RepairRecord.received_at >= start)

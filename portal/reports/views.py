@@ -64,10 +64,14 @@ def _catalogues() -> dict:
 
 
 def _parse_day(text: str | None, default: dt.date) -> dt.date:
+    """A day from a query argument; the default when it is absent, bad or out of range."""
     try:
-        return dt.date.fromisoformat(text) if text else default
+        day = dt.date.fromisoformat(text) if text else default
     except ValueError:
         return default
+    if day is not None and not rules.MIN_YEAR <= day.year <= rules.MAX_YEAR:
+        return default
+    return day
 
 
 def _flash_error(error: DomainError) -> None:

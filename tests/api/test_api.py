@@ -193,3 +193,10 @@ def test_adding_to_an_open_draft_keeps_counts_not_given(client, db, make):
     assert response.status_code == 201
     assert response.json["received_count"] == 7
     assert len(response.json["records"]) == 2
+
+
+def test_extreme_dates_in_filters_are_not_server_errors(client, db, make):
+    _token, plain = make.api_token(make.station())
+    for query in ("date_from=0001-01-01", "date_to=9999-12-31"):
+        response = client.get(f"/api/v1/records?{query}", headers=bearer(plain))
+        assert response.status_code == 200

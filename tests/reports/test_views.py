@@ -223,3 +223,14 @@ def test_the_edit_form_shows_personal_data_whole_and_logs_it(client, db, make, l
     assert shown.actor_id == user.id
     detail = client.get(f"/reports/records/{record.id}").get_data(as_text=True)
     assert "13812345678" not in detail
+
+
+def test_extreme_days_in_query_arguments_fall_back(client, db, make, login_as):
+    login_as("hq")
+    for url in (
+        "/reports/coverage?day=9999-12-31",
+        "/reports/coverage?day=0001-01-01",
+        "/reports/records?date_from=0001-01-01&date_to=9999-12-31",
+        "/reports/calendar?month=9999-12",
+    ):
+        assert client.get(url).status_code == 200, url
