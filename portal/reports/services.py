@@ -17,6 +17,7 @@ from portal.core import audit
 from portal.core.db import now_utc
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
 from portal.core.permissions import Permission, can, sees_all_stations
+from portal.core.regions import PROVINCES
 from portal.core.scoping import scope_to_user
 from portal.extensions import db
 from portal.reports import rules
@@ -141,6 +142,11 @@ def save_catalogue_entry(actor, kind: str, entry=None, **values):
         raise PermissionDenied(_l("You may not edit the catalogues."))
     model, fields = CATALOGUE_KINDS[kind]
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items() if k in fields}
+    for key, value in values.items():
+        if isinstance(value, str) and rules.CONTROL_CHARS.search(value):
+            raise DomainError(
+                _l("Contains control characters (such as line breaks or tabs)."), field=key
+            )
     if entry is None:
         code = (values.get("code") or "").strip()
         code = code.upper() if kind in ("models", "faults") else code.lower()
@@ -384,6 +390,7 @@ def reopen_report(
                 month=report.report_on.strftime("%Y-%m"),
             )
         )
+    reason = rules.CONTROL_CHARS.sub(" ", reason or "").strip()
     before = report.status
     report.status = REPORT_FLOW.target(report.status, "reopen")
     db.session.flush()
@@ -694,6 +701,7 @@ def record_upload(
     warnings: list | None = None,
 ) -> UploadBatch:
     """Keep what happened to an uploaded file (its errors, for the error workbook)."""
+    filename = rules.CONTROL_CHARS.sub("", filename or "") or "upload.xlsx"
     batch = UploadBatch(
         station_id=station_id,
         report_on=report_on,
@@ -770,7 +778,7 @@ def record_query(user, flt: RecordFilter) -> Select:
         value = getattr(flt, name)
         if value:
             stmt = stmt.where(getattr(RepairRecord, name) == value)
-    if flt.province:
+    if flt.province in PROVINCES:
         stmt = stmt.where(
             RepairRecord.station_id.in_(select(Station.id).where(Station.province == flt.province))
         )
@@ -857,6 +865,8 @@ class CoverageRow:
 
 def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
     """Active stations that have not submitted the day's report, by province."""
+    if province not in PROVINCES:
+        province = ""
     submitted = select(DailyReport.station_id).where(
         DailyReport.report_on == day, DailyReport.first_submitted_at.is_not(None)
     )

@@ -234,3 +234,37 @@ def test_extreme_days_in_query_arguments_fall_back(client, db, make, login_as):
         "/reports/calendar?month=9999-12",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_control_characters_in_query_arguments_are_not_server_errors(client, db, make, login_as):
+    login_as("hq")
+    for url in (
+        "/reports/coverage?province=%00",
+        "/reports/records?province=%00&serial=%00&ticket=%00&device_model=%00&result=%00",
+        "/reports/records/export.xlsx?province=%00&repair_type=%00",
+        "/reports/serial?serial=%00",
+        "/reports/?station_id=%00",
+        "/reports/calendar?station_id=%00&month=%00",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def test_control_characters_in_catalogue_forms_are_refused(client, db, make, login_as):
+    login_as("hq")
+    response = client.post(
+        "/reports/catalogues/faults/new",
+        data={"code": "Z9", "name_zh": "坏\x00", "name_en": "bad", "category": "x", "active": "y"},
+    )
+    assert response.status_code == 200
+    assert "control characters" in response.get_data(as_text=True)
+
+
+def test_control_characters_in_a_reason_or_token_name_are_cleaned(client, db, make, login_as):
+    station = make.station()
+    report = make.report(station, dt.date(2026, 11, 2), submit=True)
+    db.session.commit()
+    login_as("station", station=station)
+    response = client.post(f"/reports/{report.id}/reopen", data={"reason": "typo\x00"})
+    assert response.status_code == 302
+    response = client.post("/api-tokens/", data={"name": "ERP\x00"})
+    assert response.status_code == 200
