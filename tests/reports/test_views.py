@@ -268,3 +268,18 @@ def test_control_characters_in_a_reason_or_token_name_are_cleaned(client, db, ma
     assert response.status_code == 302
     response = client.post("/api-tokens/", data={"name": "ERP\x00"})
     assert response.status_code == 200
+
+
+def test_huge_ids_are_404_or_ignored_not_server_errors(client, db, make, login_as):
+    login_as("hq")
+    big = 2**40
+    for url, codes in (
+        (f"/reports/{big}", {404}),
+        (f"/reports/records/{big}", {404}),
+        (f"/reports/uploads/{big}", {404}),
+        (f"/reports/?station_id={big}&after={big}", {200}),
+        (f"/reports/records?station_id={big}&before={big}", {200}),
+        (f"/reports/calendar?station_id={big}", {200, 404}),
+        (f"/reports/catalogues/models/{big}/edit", {404}),
+    ):
+        assert client.get(url).status_code in codes, url
