@@ -237,8 +237,9 @@ class Factories:
         from portal.settlement.models import Settlement
         from portal.settlement.states import SettlementStatus
 
-        row = Settlement(station_id=station.id, month=month.replace(day=1),
-                         status=SettlementStatus(status))
+        row = Settlement(
+            station_id=station.id, month=month.replace(day=1), status=SettlementStatus(status)
+        )
         self.db.session.add(row)
         self.db.session.flush()
         return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
+from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from portal.api import api
@@ -15,6 +16,8 @@ from portal.api.schemas import (
     RecordQuerySchema,
     ReportInSchema,
     ReportOutSchema,
+    ReportQuerySchema,
+    ReportSummarySchema,
     StationSchema,
 )
 from portal.core.errors import DomainError
@@ -247,3 +250,39 @@ def list_records(args):
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [_record_out(r) for r in rows], "next_after_id": rows[-1].id if more else None}
+
+
+@blp.route("/reports")
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, ReportSummarySchema(many=True))
+@_responses(*ERRORS)
+def list_reports(args):
+    """The station's reports, newest day first (find a day's report id here)."""
+    stmt = select(DailyReport).where(DailyReport.station_id == g.api_actor.station_id)
+    if args.get("date_from"):
+        stmt = stmt.where(DailyReport.report_on >= args["date_from"])
+    if args.get("date_to"):
+        stmt = stmt.where(DailyReport.report_on <= args["date_to"])
+    reports = list(
+        db.session.execute(
+            stmt.order_by(DailyReport.report_on.desc()).limit(args["limit"])
+        ).scalars()
+    )
+    counts = dict(
+        db.session.execute(
+            select(RepairRecord.report_id, func.count())
+            .where(RepairRecord.report_id.in_([r.id for r in reports]))
+            .group_by(RepairRecord.report_id)
+        ).all()
+    )
+    return [
+        {
+            "id": r.id,
+            "report_on": r.report_on,
+            "status": r.status.value,
+            "standing": services.report_standing(r).value,
+            "records": counts.get(r.id, 0),
+            "first_submitted_at": r.first_submitted_at,
+        }
+        for r in reports
+    ]

@@ -43,11 +43,11 @@ class RecordInSchema(ma.Schema):
 
 
 class CountsMixin:
-    received_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    completed_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    pending_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    returned_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
-    complaint_count = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    received_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    completed_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    pending_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    returned_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    complaint_count = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
 
 
 class ReportInSchema(CountsMixin, ma.Schema):
@@ -139,3 +139,21 @@ class StationSchema(ma.Schema):
     province = ma.fields.String()
     city = ma.fields.String()
     status = ma.fields.String()
+
+
+class ReportQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    date_from = ma.fields.Date(metadata={"description": "report day on or after"})
+    date_to = ma.fields.Date(metadata={"description": "report day on or before"})
+    limit = ma.fields.Integer(load_default=31, validate=validate.Range(1, 366))
+
+
+class ReportSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    report_on = ma.fields.Date()
+    status = ma.fields.String()
+    standing = ma.fields.String()
+    records = ma.fields.Integer(metadata={"description": "number of repair records"})
+    first_submitted_at = ma.fields.AwareDateTime(allow_none=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 
 from flask_babel import lazy_gettext as _l
@@ -54,7 +55,7 @@ def create_token(actor, name: str) -> tuple[ApiToken, str]:
     """A new token for the actor's station; the plain token is returned once, never stored."""
     if not can(actor, Permission.MANAGE_API_TOKENS) or actor.station_id is None:
         raise PermissionDenied(_l("Only a station's own users create its API tokens."))
-    name = (name or "").strip()
+    name = re.sub(r"[\x00-\x1f\x7f]", " ", name or "").strip()
     if not name:
         raise DomainError(_l("Give the token a name (e.g. the system that uses it)."), field="name")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)

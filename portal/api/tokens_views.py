@@ -44,6 +44,8 @@ def index():
 @tokens_bp.route("/<int:token_id>/revoke", methods=["POST"])
 @require(Permission.MANAGE_API_TOKENS)
 def revoke(token_id: int):
+    if token_id > 2**31 - 1:
+        abort(404)
     token = get_scoped_or_404(ApiToken, token_id, current_user)
     try:
         token_services.revoke_token(current_user._get_current_object(), token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import posixpath
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -187,8 +188,20 @@ def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
+FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
 def formula_cells(archive: zipfile.ZipFile, member: str, limit: int = 1000) -> list[str]:
     """References of the cells that hold a formula (up to limit)."""
+    # Fast path: most sheets have no <f> element at all; only then is the XML parsed.
+    with archive.open(member) as stream:
+        tail = b""
+        while chunk := stream.read(1 << 20):
+            if FORMULA_TAG.search(tail + chunk):
+                break
+            tail = chunk[-16:]
+        else:
+            return []
     found = []
     with archive.open(member) as stream:
         for _event, elem in ET.iterparse(stream, events=("end",)):  # noqa: S314

@@ -160,10 +160,11 @@ def load(days: int = 30) -> None:
     today = services.local_today()
     tz = services.local_tz()
     for station in stations:
-        rng = random.Random(station.code)
         pool: list = []
         for back in range(days, 0, -1):
             day = today - dt.timedelta(days=back)
+            # One generator per station and day: a second run makes the same choices.
+            rng = random.Random(f"{station.code}/{day.isoformat()}")
             fate = rng.random()
             if services.find_report(station.id, day) is not None:
                 continue

@@ -335,7 +335,7 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
     Returns the UploadBatch (imported or rejected); refusals are kept with their errors.
     """
     digest = hashlib.sha256(data).hexdigest()
-    services._check_station_user(actor, station.id)
+    services.check_station_user(actor, station.id)
     earlier = services.imported_upload(station.id, digest)
     if earlier is not None:
         raise DomainError(

@@ -44,7 +44,11 @@ class ActionForm(FlaskForm):
 class RecordForm(FlaskForm):
     """Every field of a repair record, as text: the service checks and converts them."""
 
-    ticket_no = StringField(_l("Ticket no."), validators=[DataRequired(), Length(max=40)])
+    ticket_no = StringField(
+        _l("Ticket no."),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autofocus": True},
+    )
     received_at = StringField(_l("Received at"), validators=[DataRequired()])
     completed_at = StringField(_l("Completed at"), validators=[DataRequired()])
     customer_name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=80)])

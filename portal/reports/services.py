@@ -17,6 +17,7 @@ from portal.core import audit
 from portal.core.db import now_utc
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
 from portal.core.permissions import Permission, can, sees_all_stations
+from portal.core.regions import PROVINCES
 from portal.core.scoping import scope_to_user
 from portal.extensions import db
 from portal.reports import rules
@@ -141,6 +142,11 @@ def save_catalogue_entry(actor, kind: str, entry=None, **values):
         raise PermissionDenied(_l("You may not edit the catalogues."))
     model, fields = CATALOGUE_KINDS[kind]
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items() if k in fields}
+    for key, value in values.items():
+        if isinstance(value, str) and rules.CONTROL_CHARS.search(value):
+            raise DomainError(
+                _l("Contains control characters (such as line breaks or tabs)."), field=key
+            )
     if entry is None:
         code = (values.get("code") or "").strip()
         code = code.upper() if kind in ("models", "faults") else code.lower()
@@ -254,7 +260,7 @@ def due_for(day: dt.date, settings: list[ReportSetting] | None = None) -> dt.dat
 # --- reports -----------------------------------------------------------------------------
 
 
-def _check_station_user(actor, station_id: int) -> None:
+def check_station_user(actor, station_id: int) -> None:
     if actor is None:
         return
     if not can(actor, Permission.SUBMIT_REPORTS) or actor.station_id != station_id:
@@ -286,7 +292,7 @@ def find_report(station_id: int, day: dt.date) -> DailyReport | None:
 
 def open_report(actor, station: Station, day: dt.date) -> DailyReport:
     """The station's report for day, created as a draft if there is none yet."""
-    _check_station_user(actor, station.id)
+    check_station_user(actor, station.id)
     if day > local_today():
         raise DomainError(_l("A report cannot be made for a future day."), field="report_on")
     if day.year < rules.MIN_YEAR:
@@ -329,7 +335,7 @@ def update_counts(
     actor, report: DailyReport, values: dict, expected_version: int | None = None
 ) -> DailyReport:
     """Set the day's counts (received, completed, pending, returned, complaints)."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_editable(report)
     clean, problems = rules.check_counts(values)
@@ -351,7 +357,7 @@ def update_counts(
 
 def submit_report(actor, report: DailyReport, expected_version: int | None = None) -> DailyReport:
     """Submit (or resubmit after an amendment); the first submission decides lateness."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_editable(report)
     before = report.status
@@ -375,7 +381,7 @@ def reopen_report(
     actor, report: DailyReport, reason: str = "", expected_version: int | None = None
 ) -> DailyReport:
     """Reopen a submitted report for amendment, while its month's settlement is a draft."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     if month_is_locked_for_reports(report.station_id, report.report_on):
         raise DomainError(
@@ -384,6 +390,7 @@ def reopen_report(
                 month=report.report_on.strftime("%Y-%m"),
             )
         )
+    reason = rules.CONTROL_CHARS.sub(" ", reason or "").strip()
     before = report.status
     report.status = REPORT_FLOW.target(report.status, "reopen")
     db.session.flush()
@@ -497,7 +504,7 @@ def import_records(
     actor, report: DailyReport, rows: list[tuple[int | None, dict]], source: RecordSource
 ) -> BatchResult:
     """Add a batch of records to a report: all of them, or none with every problem listed."""
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     if not rows:
         raise DomainError(_l("There are no records to import."))
@@ -537,15 +544,15 @@ def import_records(
 
 
 def _insert_records(record_rows: list[dict], cleaned: list[rules.CleanRecord]) -> list[int]:
-    """Insert records and their parts in one savepoint; their ids in order."""
+    """Insert records and their parts in one savepoint; their ids in row order."""
     with db.session.begin_nested():
-        ids = [
-            row.id
-            for row in db.session.execute(
-                insert(RepairRecord).returning(RepairRecord.id, sort_by_parameter_order=True),
-                record_rows,
-            )
-        ]
+        # RETURNING without a parameter order batches the insert on every database; ticket
+        # numbers are unique per station, so they map the ids back to the rows.
+        returned = db.session.execute(
+            insert(RepairRecord).returning(RepairRecord.id, RepairRecord.ticket_no), record_rows
+        )
+        by_ticket = {ticket: rid for rid, ticket in returned}
+        ids = [by_ticket[row["ticket_no"]] for row in record_rows]
         part_rows = [
             {"record_id": rid, "part_no": no, "quantity": qty, "faulty_serial": serial}
             for rid, clean in zip(ids, cleaned, strict=True)
@@ -604,7 +611,7 @@ def record_raw(record: RepairRecord) -> dict:
 def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     """Change a record of an editable report; the same checks as a new one."""
     report = record.report
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     result = rules.clean_record(
         raw,
@@ -645,10 +652,20 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     return record
 
 
+def log_personal_data_shown(actor, record: RepairRecord) -> None:
+    """Record that a user saw a customer's name and phone unmasked."""
+    audit.record(
+        "repair_record.personal_data_shown",
+        record,
+        actor=actor,
+        comment="customer_name, customer_phone",
+    )
+
+
 def delete_record(actor, record: RepairRecord) -> None:
     """Remove a record from an editable report."""
     report = record.report
-    _check_station_user(actor, report.station_id)
+    check_station_user(actor, report.station_id)
     check_editable(report)
     before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
     audit.record("repair_record.deleted", record, actor=actor, before=before)
@@ -684,6 +701,7 @@ def record_upload(
     warnings: list | None = None,
 ) -> UploadBatch:
     """Keep what happened to an uploaded file (its errors, for the error workbook)."""
+    filename = rules.CONTROL_CHARS.sub("", filename or "") or "upload.xlsx"
     batch = UploadBatch(
         station_id=station_id,
         report_on=report_on,
@@ -740,6 +758,12 @@ def record_query(user, flt: RecordFilter) -> Select:
         setattr(flt, name, rules.CONTROL_CHARS.sub("", getattr(flt, name) or "")[:40])
     if flt.station_id:
         stmt = stmt.where(RepairRecord.station_id == flt.station_id)
+    # Dates outside the years records can have are clamped (a year-1 date would overflow UTC).
+    low, high = dt.date(rules.MIN_YEAR, 1, 1), dt.date(rules.MAX_YEAR, 12, 31)
+    if flt.date_from:
+        flt.date_from = min(max(flt.date_from, low), high)
+    if flt.date_to:
+        flt.date_to = min(max(flt.date_to, low), high)
     if flt.date_from:
         start = dt.datetime.combine(flt.date_from, dt.time(0), tzinfo=tz)
         stmt = stmt.where(RepairRecord.received_at >= start)
@@ -754,7 +778,7 @@ def record_query(user, flt: RecordFilter) -> Select:
         value = getattr(flt, name)
         if value:
             stmt = stmt.where(getattr(RepairRecord, name) == value)
-    if flt.province:
+    if flt.province in PROVINCES:
         stmt = stmt.where(
             RepairRecord.station_id.in_(select(Station.id).where(Station.province == flt.province))
         )
@@ -819,13 +843,13 @@ def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
     return days
 
 
-def report_standing(report: DailyReport) -> DayStatus:
+def report_standing(report: DailyReport, settings: list[ReportSetting] | None = None) -> DayStatus:
     """The standing of one report's day: on time, late, missing or not due yet."""
     return rules.day_status(
         report.report_on,
         local_today(),
         now_utc(),
-        due_for(report.report_on),
+        due_for(report.report_on, settings),
         report.status,
         report.first_submitted_at,
     )
@@ -841,6 +865,8 @@ class CoverageRow:
 
 def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
     """Active stations that have not submitted the day's report, by province."""
+    if province not in PROVINCES:
+        province = ""
     submitted = select(DailyReport.station_id).where(
         DailyReport.report_on == day, DailyReport.first_submitted_at.is_not(None)
     )

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -48,6 +49,23 @@ EXPORT_LIMIT = 100_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+INT32 = 2**31 - 1
+
+
+@bp.before_request
+def _ids_in_range():
+    """An id no row can have is simply not found (PostgreSQL refuses such integers)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > INT32:
+            abort(404)
+
+
+def _int_arg(name: str) -> int | None:
+    """A whole-number query argument within the range of an id, else None."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 <= value <= INT32 else None
+
+
 def _actor():
     return current_user._get_current_object()
 
@@ -63,10 +81,14 @@ def _catalogues() -> dict:
 
 
 def _parse_day(text: str | None, default: dt.date) -> dt.date:
+    """A day from a query argument; the default when it is absent, bad or out of range."""
     try:
-        return dt.date.fromisoformat(text) if text else default
+        day = dt.date.fromisoformat(text) if text else default
     except ValueError:
         return default
+    if day is not None and not rules.MIN_YEAR <= day.year <= rules.MAX_YEAR:
+        return default
+    return day
 
 
 def _flash_error(error: DomainError) -> None:
@@ -81,14 +103,14 @@ def _flash_error(error: DomainError) -> None:
 def index():
     """Recent reports: a station its own, HQ all (newest day first)."""
     stmt = scope_to_user(select(DailyReport), DailyReport.station_id, current_user)
-    station_id = request.args.get("station_id", type=int)
+    station_id = _int_arg("station_id")
     if station_id:
         stmt = stmt.where(DailyReport.station_id == station_id)
     page = keyset_page(
         stmt,
         DailyReport.id,
-        after=request.args.get("after", type=int),
-        before=request.args.get("before", type=int),
+        after=_int_arg("after"),
+        before=_int_arg("before"),
         size=current_app.config["PAGE_SIZE"],
         descending=True,
     )
@@ -279,7 +301,7 @@ def record_new(report_id: int):
     report = get_scoped_or_404(DailyReport, report_id, current_user)
     if request.method == "GET":
         initial = {}
-        copy_id = request.args.get("copy", type=int)
+        copy_id = _int_arg("copy")
         if copy_id:
             source = get_scoped_or_404(RepairRecord, copy_id, current_user)
             initial = _initial_from(services.record_raw(source), copy=True)
@@ -318,6 +340,9 @@ def record_edit(record_id: int):
     report = record.report
     if request.method == "GET":
         form = _record_form(None, **_initial_from(services.record_raw(record), copy=False))
+        # The edit form shows the customer's name and phone whole: that is logged (SPEC 10).
+        services.log_personal_data_shown(_actor(), record)
+        db.session.commit()
     else:
         form = _record_form(request.form)
     if form.validate_on_submit():
@@ -449,7 +474,7 @@ def upload_errors(batch_id: int):
 
 def _station_for_view() -> Station:
     if can(current_user, Permission.VIEW_ALL_STATIONS):
-        station_id = request.args.get("station_id", type=int)
+        station_id = _int_arg("station_id")
         if not station_id:
             return None
         return get_scoped_or_404(Station, station_id, current_user, Station.id)
@@ -486,7 +511,7 @@ def month_calendar():
 def _record_filter() -> services.RecordFilter:
     args = request.args
     return services.RecordFilter(
-        station_id=args.get("station_id", type=int),
+        station_id=_int_arg("station_id"),
         date_from=_parse_day(args.get("date_from"), None),
         date_to=_parse_day(args.get("date_to"), None),
         serial=(args.get("serial") or "").strip(),
@@ -507,8 +532,8 @@ def records():
     page = keyset_page(
         stmt,
         RepairRecord.id,
-        after=request.args.get("after", type=int),
-        before=request.args.get("before", type=int),
+        after=_int_arg("after"),
+        before=_int_arg("before"),
         size=current_app.config["PAGE_SIZE"],
         descending=True,
     )
@@ -656,4 +681,6 @@ def settings():
 @bp.app_template_global("report_standing")
 def report_standing(report: DailyReport):
     """The standing of a report's day (on time, late, ...), for lists."""
-    return services.report_standing(report)
+    if "report_settings" not in g:
+        g.report_settings = services.settings_list()  # one query per page, not per row
+    return services.report_standing(report, g.report_settings)

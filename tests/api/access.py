@@ -14,6 +14,7 @@ ACCESS = {
     "api_v1.station": {"GET": NOBODY},
     "api_v1.create_report": {"POST": NOBODY},
     "api_v1.get_report": {"GET": NOBODY},
+    "api_v1.list_reports": {"GET": NOBODY},
     "api_v1.list_records": {"GET": NOBODY},
 }
 

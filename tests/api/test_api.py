@@ -92,6 +92,8 @@ def test_create_and_read_a_report_with_records(client, db, make):
     rest = client.get(f"/api/v1/records?after_id={listed['next_after_id']}", headers=bearer(plain))
     assert len(rest.json["items"]) == 1
     assert rest.json["next_after_id"] is None
+    days = client.get("/api/v1/reports", headers=bearer(plain)).json
+    assert [(d["id"], d["records"], d["status"]) for d in days] == [(data["id"], 2, "submitted")]
     # A submitted day is not changed by a second call.
     conflict = client.post("/api/v1/reports", json=body, headers=bearer(plain))
     assert conflict.status_code == 409
@@ -173,3 +175,28 @@ def test_openapi_document_and_local_docs_page(client, db):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "<script>" not in page  # no inline script (CSP)
     assert "cdn" not in page.lower()
+
+
+def test_adding_to_an_open_draft_keeps_counts_not_given(client, db, make):
+    make.catalogues()
+    station = make.station()
+    _token, plain = make.api_token(station)
+    day = services.local_today()
+    first = {
+        "report_on": day.isoformat(),
+        "received_count": 7,
+        "records": [api_record(make, day, 1)],
+    }
+    assert client.post("/api/v1/reports", json=first, headers=bearer(plain)).status_code == 201
+    more = {"report_on": day.isoformat(), "records": [api_record(make, day, 2)]}
+    response = client.post("/api/v1/reports", json=more, headers=bearer(plain))
+    assert response.status_code == 201
+    assert response.json["received_count"] == 7
+    assert len(response.json["records"]) == 2
+
+
+def test_extreme_dates_in_filters_are_not_server_errors(client, db, make):
+    _token, plain = make.api_token(make.station())
+    for query in ("date_from=0001-01-01", "date_to=9999-12-31"):
+        response = client.get(f"/api/v1/records?{query}", headers=bearer(plain))
+        assert response.status_code == 200

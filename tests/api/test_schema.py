@@ -38,6 +38,7 @@ def test_api_conforms_to_its_document(app, api_headers):
         "GET /api/v1/station",
         "POST /api/v1/reports",
         "GET /api/v1/reports/{report_id}",
+        "GET /api/v1/reports",
         "GET /api/v1/records",
     }
     for operation in operations:

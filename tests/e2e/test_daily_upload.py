@@ -99,3 +99,15 @@ def test_station_downloads_fills_and_uploads_the_template(page, sign_in, live_se
     # The same file again is recognised and refused; nothing is imported twice.
     _upload(page, live_server, day, good_path)
     expect(page.locator(".alert-danger")).to_contain_text("already imported")
+
+
+def test_api_documentation_renders_from_the_portal_alone(page, live_server):
+    requests: list[str] = []
+    console_errors: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.goto(f"{live_server}/api/v1/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("Service network portal API")
+    expect(page.locator(".swagger-ui").get_by_text("/api/v1/reports").first).to_be_visible()
+    assert all(url.startswith(live_server) for url in requests), requests
+    assert not [e for e in console_errors if "Content Security Policy" in e], console_errors

@@ -203,3 +203,83 @@ def test_hq_edits_catalogues_and_the_deadline(client, db, make, login_as):
     )
     assert response.status_code == 302
     assert services.setting_for(dt.date(2027, 1, 2)).due_time == dt.time(12, 0)
+
+
+def test_the_edit_form_shows_personal_data_whole_and_logs_it(client, db, make, login_as):
+    from portal.core.audit import AuditEntry
+
+    station = make.station()
+    report = make.report(station, services.local_today(), records=1)
+    record = report.records[0]
+    user = login_as("station", station=station)
+    page = client.get(f"/reports/records/{record.id}/edit").get_data(as_text=True)
+    assert 'value="13812345678"' in page
+    shown = db.session.execute(
+        select(AuditEntry).where(
+            AuditEntry.action == "repair_record.personal_data_shown",
+            AuditEntry.object_id == str(record.id),
+        )
+    ).scalar_one()
+    assert shown.actor_id == user.id
+    detail = client.get(f"/reports/records/{record.id}").get_data(as_text=True)
+    assert "13812345678" not in detail
+
+
+def test_extreme_days_in_query_arguments_fall_back(client, db, make, login_as):
+    login_as("hq")
+    for url in (
+        "/reports/coverage?day=9999-12-31",
+        "/reports/coverage?day=0001-01-01",
+        "/reports/records?date_from=0001-01-01&date_to=9999-12-31",
+        "/reports/calendar?month=9999-12",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def test_control_characters_in_query_arguments_are_not_server_errors(client, db, make, login_as):
+    login_as("hq")
+    for url in (
+        "/reports/coverage?province=%00",
+        "/reports/records?province=%00&serial=%00&ticket=%00&device_model=%00&result=%00",
+        "/reports/records/export.xlsx?province=%00&repair_type=%00",
+        "/reports/serial?serial=%00",
+        "/reports/?station_id=%00",
+        "/reports/calendar?station_id=%00&month=%00",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def test_control_characters_in_catalogue_forms_are_refused(client, db, make, login_as):
+    login_as("hq")
+    response = client.post(
+        "/reports/catalogues/faults/new",
+        data={"code": "Z9", "name_zh": "坏\x00", "name_en": "bad", "category": "x", "active": "y"},
+    )
+    assert response.status_code == 200
+    assert "control characters" in response.get_data(as_text=True)
+
+
+def test_control_characters_in_a_reason_or_token_name_are_cleaned(client, db, make, login_as):
+    station = make.station()
+    report = make.report(station, dt.date(2026, 11, 2), submit=True)
+    db.session.commit()
+    login_as("station", station=station)
+    response = client.post(f"/reports/{report.id}/reopen", data={"reason": "typo\x00"})
+    assert response.status_code == 302
+    response = client.post("/api-tokens/", data={"name": "ERP\x00"})
+    assert response.status_code == 200
+
+
+def test_huge_ids_are_404_or_ignored_not_server_errors(client, db, make, login_as):
+    login_as("hq")
+    big = 2**40
+    for url, codes in (
+        (f"/reports/{big}", {404}),
+        (f"/reports/records/{big}", {404}),
+        (f"/reports/uploads/{big}", {404}),
+        (f"/reports/?station_id={big}&after={big}", {200}),
+        (f"/reports/records?station_id={big}&before={big}", {200}),
+        (f"/reports/calendar?station_id={big}", {200, 404}),
+        (f"/reports/catalogues/models/{big}/edit", {404}),
+    ):
+        assert client.get(url).status_code in codes, url
