@@ -77,6 +77,12 @@ class Config:
 
     PAGE_SIZE = 50
 
+    # Attachments and uploads; UPLOAD_FOLDER defaults to instance/uploads (see build_config).
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or None
+    ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
+    SIGNUP_LIMIT = os.environ.get("SIGNUP_LIMIT", "10 per hour")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+
 
 def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     """The effective settings for one app instance."""
@@ -88,6 +94,7 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     settings["RATELIMIT_STORAGE_URI"] = os.environ.get("RATELIMIT_STORAGE_URI") or (
         redis_url if redis_url else "memory://"
     )
+    settings["UPLOAD_FOLDER"] = settings["UPLOAD_FOLDER"] or str(Path(instance_path) / "uploads")
     if overrides:
         settings.update(overrides)
     if not settings.get("SECRET_KEY"):

@@ -13,6 +13,7 @@ from portal.core.i18n import local_tz
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, require
 from portal.extensions import db
+from portal.stations.models import Station
 
 
 def _parse_day(value: str | None) -> dt.date | None:
@@ -35,6 +36,7 @@ def index():
     object_type = args.get("object_type") or ""
     object_id = (args.get("object_id") or "").strip()
     action = args.get("action") or ""
+    station_code = (args.get("station") or "").strip().upper()
     date_from = _parse_day(args.get("from"))
     date_to = _parse_day(args.get("to"))
     stmt = select(AuditEntry)
@@ -46,6 +48,11 @@ def index():
         stmt = stmt.where(AuditEntry.object_id == object_id)
     if action:
         stmt = stmt.where(AuditEntry.action == action)
+    if station_code:
+        station_id = db.session.execute(
+            select(Station.id).where(Station.code == station_code)
+        ).scalar_one_or_none()
+        stmt = stmt.where(AuditEntry.station_id == (station_id or -1))
     if date_from:
         stmt = stmt.where(AuditEntry.at >= _day_start_utc(date_from))
     if date_to:
@@ -81,6 +88,7 @@ def index():
             "object_type": object_type,
             "object_id": object_id,
             "action": action,
+            "station": station_code,
             "from": args.get("from") or "",
             "to": args.get("to") or "",
         },

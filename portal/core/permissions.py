@@ -51,8 +51,7 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Reports are submitted, and API tokens held, only by a station's own users; only
     # candidates apply.
-    Role.ADMIN: frozenset(P)
-    - {P.VIEW_OWN_STATION, P.APPLY, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
+    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.APPLY, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,

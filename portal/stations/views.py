@@ -61,7 +61,12 @@ def detail(station_id: int):
         history = (
             db.session.execute(
                 select(AuditEntry)
-                .where(AuditEntry.station_id == station.id)
+                # The station's own life (tier, status, compliance, master data); daily
+                # reports and other rows of the station are in the full audit trail.
+                .where(
+                    AuditEntry.object_type == "Station",
+                    AuditEntry.object_id == str(station.id),
+                )
                 .order_by(AuditEntry.id.desc())
                 .limit(20)
             )

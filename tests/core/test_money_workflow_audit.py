@@ -89,3 +89,14 @@ def test_audit_page_date_filter_uses_local_days(client, login_as, make):
     row = "<code>station.created</code>"
     assert row not in client.get("/audit/?to=2000-01-01").get_data(as_text=True)
     assert row in client.get("/audit/?from=2000-01-01").get_data(as_text=True)
+
+
+def test_audit_page_filters_by_station_code(client, login_as, make):
+    login_as("hq")
+    one = make.station(name="甲站")
+    make.station(name="乙站")
+    html = client.get(f"/audit/?station={one.code.lower()}").get_data(as_text=True)
+    assert "甲站" in html
+    assert "乙站" not in html
+    assert "<code>" in client.get("/audit/").get_data(as_text=True)
+    assert "<code>" not in client.get("/audit/?station=XX-NO-0000").get_data(as_text=True)

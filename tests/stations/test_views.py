@@ -208,3 +208,17 @@ def test_edit_with_stale_version_is_refused(client, login_as, make, db):
     )
     assert "Someone else changed this meanwhile" in response.get_data(as_text=True)
     assert db.session.get(Station, station.id).name == "第一人"
+
+
+def test_station_timeline_shows_its_own_life_only(client, login_as, make):
+    from portal.core import audit
+
+    login_as("hq")
+    station = make.station()
+    audit.record(
+        "daily_report.opened", object_type="DailyReport", object_id=1, station_id=station.id
+    )
+    html = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert "station.created" in html
+    assert "daily_report.opened" not in html
+    assert f"/audit/?station={station.code}" in html
