@@ -293,18 +293,7 @@ def add_staff(actor, application: Application, *, name, role, phone="", id_numbe
     """Add a person to the application's staff list."""
     _require_applicant(actor, application)
     APPLICATION_FLOW.target(application.status, "edit")
-    if not (name or "").strip():
-        raise DomainError(_l("Enter the person's name."), field="name")
-    technician = Technician(
-        application=application,
-        name=name.strip(),
-        role=StaffRole(role),
-        phone=(phone or "").strip(),
-        id_number=(id_number or "").strip().upper(),
-    )
-    _check_id_number(technician.id_number)
-    db.session.add(technician)
-    db.session.flush()
+    technician = _new_technician(name, role, phone, id_number, application=application)
     audit.record(
         "application.staff_added",
         application,
@@ -329,6 +318,23 @@ def remove_staff(actor, application: Application, technician: Technician) -> Non
     )
     db.session.delete(technician)
     db.session.flush()
+
+
+def _new_technician(name, role, phone, id_number, **owner) -> Technician:
+    """A checked staff record of an application or a station (owner), added and flushed."""
+    if not (name or "").strip():
+        raise DomainError(_l("Enter the person's name."), field="name")
+    technician = Technician(
+        name=name.strip(),
+        role=StaffRole(role),
+        phone=(phone or "").strip(),
+        id_number=(id_number or "").strip().upper(),
+        **owner,
+    )
+    _check_id_number(technician.id_number)
+    db.session.add(technician)
+    db.session.flush()
+    return technician
 
 
 def _check_id_number(value: str) -> None:
@@ -1082,18 +1088,7 @@ def _require_technician_admin(actor) -> None:
 
 def add_technician(actor, station: Station, *, name, role, phone="", id_number=""):
     _require_technician_admin(actor)
-    if not (name or "").strip():
-        raise DomainError(_l("Enter the person's name."), field="name")
-    technician = Technician(
-        station_id=station.id,
-        name=name.strip(),
-        role=StaffRole(role),
-        phone=(phone or "").strip(),
-        id_number=(id_number or "").strip().upper(),
-    )
-    _check_id_number(technician.id_number)
-    db.session.add(technician)
-    db.session.flush()
+    technician = _new_technician(name, role, phone, id_number, station_id=station.id)
     audit.record(
         "technician.added",
         technician,

@@ -52,6 +52,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INT32 = 2**31 - 1
 
 
+@bp.context_processor
+def _record_helpers():
+    """Masking and formatting helpers every reports template uses."""
+    return {
+        "mask_phone": rules.mask_phone,
+        "mask_name": rules.mask_name,
+        "format_parts": rules.format_parts,
+    }
+
+
 @bp.before_request
 def _ids_in_range():
     """An id no row can have is simply not found (PostgreSQL refuses such integers)."""
@@ -171,9 +181,6 @@ def _render_detail(report: DailyReport, counts_form: CountsForm, status=200):
             locked=locked,
             may_submit=can(current_user, Permission.SUBMIT_REPORTS, report),
             due=services.due_for(report.report_on),
-            mask_phone=rules.mask_phone,
-            mask_name=rules.mask_name,
-            format_parts=rules.format_parts,
         ),
         status,
     )
@@ -389,9 +396,6 @@ def record_detail(record_id: int):
         "reports/record_detail.html",
         record=record,
         warnings=services.record_warnings(record),
-        mask_phone=rules.mask_phone,
-        mask_name=rules.mask_name,
-        format_parts=rules.format_parts,
     )
 
 
@@ -550,8 +554,6 @@ def records():
         stations=stations,
         catalogues=_catalogues(),
         provinces=province_choices(),
-        mask_phone=rules.mask_phone,
-        mask_name=rules.mask_name,
         export_limit=EXPORT_LIMIT,
     )
 
@@ -604,9 +606,6 @@ def serial_lookup():
         serial=serial,
         history=history,
         stations=stations,
-        mask_phone=rules.mask_phone,
-        mask_name=rules.mask_name,
-        format_parts=rules.format_parts,
     )
 
 
