@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 from portal.api import api
 from portal.api import services as token_services
 from portal.api.schemas import (
-    INT32,
     RecordPageSchema,
     RecordQuerySchema,
     ReportInSchema,
@@ -86,8 +85,6 @@ def _station() -> Station:
 
 
 def _report_or_404(report_id: int) -> DailyReport:
-    if report_id > INT32:
-        abort(404, message="No such report of this station.")
     report = db.session.get(DailyReport, report_id)
     if report is None or report.station_id != g.api_actor.station_id:
         abort(404, message="No such report of this station.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-INT32 = 2**31 - 1
+from portal.core.db import MAX_ID
 
 
 class PartSchema(ma.Schema):
@@ -122,7 +122,7 @@ class RecordQuerySchema(ma.Schema):
     device_model = ma.fields.String(validate=validate.Length(max=40))
     repair_type = ma.fields.String(validate=validate.Length(max=30))
     result = ma.fields.String(validate=validate.Length(max=30))
-    after_id = ma.fields.Integer(validate=validate.Range(0, INT32))
+    after_id = ma.fields.Integer(validate=validate.Range(0, MAX_ID))
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 

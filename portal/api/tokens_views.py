@@ -10,11 +10,9 @@ from portal.api import docs_bp, tokens_bp
 from portal.api import services as token_services
 from portal.api.forms import TokenForm
 from portal.api.models import ApiToken
-from portal.core.errors import DomainError
-from portal.core.forms import apply_domain_error
+from portal.core.forms import submit
 from portal.core.permissions import Permission, require
 from portal.core.scoping import get_scoped_or_404
-from portal.extensions import db
 
 
 @tokens_bp.route("/", methods=["GET", "POST"])
@@ -24,16 +22,12 @@ def index():
         abort(404)
     form = TokenForm()
     if form.validate_on_submit():
-        try:
-            token, plain = token_services.create_token(
-                current_user._get_current_object(), form.name.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                flash(str(error.message), "danger")
-        else:
-            db.session.commit()
+        ok, created = submit(
+            form,
+            lambda: token_services.create_token(current_user._get_current_object(), form.name.data),
+        )
+        if ok:
+            token, plain = created
             # Shown on this response only: the portal keeps the hash, never the token.
             return render_template("api/token_created.html", token=token, plain=plain)
     return render_template(
@@ -44,16 +38,11 @@ def index():
 @tokens_bp.route("/<int:token_id>/revoke", methods=["POST"])
 @require(Permission.MANAGE_API_TOKENS)
 def revoke(token_id: int):
-    if token_id > 2**31 - 1:
-        abort(404)
     token = get_scoped_or_404(ApiToken, token_id, current_user)
-    try:
-        token_services.revoke_token(current_user._get_current_object(), token)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    ok, _result = submit(
+        None, lambda: token_services.revoke_token(current_user._get_current_object(), token)
+    )
+    if ok:
         flash(_("Token %(name)s revoked; it no longer works.", name=token.name), "success")
     return redirect(url_for("api_tokens.index"))
 

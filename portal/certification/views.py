@@ -62,11 +62,6 @@ def _load_application(application_id: int) -> Application:
     return application
 
 
-def _run(form, action):
-    """The core submit(): call one service, commit, or show why it was refused."""
-    return submit_form(form, action)
-
-
 def _entry_values(form) -> dict:
     """A deposit entry from a DepositForm."""
     return {
@@ -109,7 +104,7 @@ def signup():
         return redirect(url_for("main.index"))
     form = forms.SignupForm()
     if form.validate_on_submit():
-        ok, _application = _run(
+        ok, _application = submit_form(
             form,
             lambda: services.sign_up(
                 username=form.username.data,
@@ -203,7 +198,7 @@ def edit_step(application_id: int, step: str):
                     form[name].data = getattr(value, "value", value)
         if form.validate_on_submit():
             values = {name: form[name].data for name in services.APP_FIELDS_BY_STEP[step]}
-            ok, _saved = _run(form, lambda: services.save_step(_actor(), app_, step, values))
+            ok, _saved = submit_form(form, lambda: services.save_step(_actor(), app_, step, values))
             if ok:
                 flash(_("Saved as a draft."), "success")
                 nxt = request.form.get("next_step")
@@ -212,7 +207,7 @@ def edit_step(application_id: int, step: str):
                     url_for("certification.edit_step", application_id=app_.id, step=target)
                 )
     elif step == "staff" and staff_form.validate_on_submit():
-        ok, _person = _run(
+        ok, _person = submit_form(
             staff_form,
             lambda: services.add_staff(
                 _actor(),
@@ -247,7 +242,7 @@ def remove_staff(application_id: int, technician_id: int):
     technician = db.session.get(Technician, technician_id)
     if technician is None or technician.application_id != app_.id:
         abort(404)
-    _run(None, lambda: services.remove_staff(_actor(), app_, technician))
+    submit_form(None, lambda: services.remove_staff(_actor(), app_, technician))
     return redirect(url_for("certification.edit_step", application_id=app_.id, step="staff"))
 
 
@@ -261,7 +256,7 @@ def upload(application_id: int):
     if not upload_form.validate_on_submit() or file is None:
         flash(_("Choose a document type and a file."), "danger")
     else:
-        ok, _stored = _run(
+        ok, _stored = submit_form(
             None,
             lambda: services.upload_attachment(
                 _actor(), app_, upload_form.kind.data, file.filename, file.stream
@@ -296,7 +291,7 @@ def download(attachment_id: int):
 @require(Permission.APPLY)
 def submit(application_id: int):
     app_ = _load_application(application_id)
-    ok, _submitted = _run(None, lambda: services.submit(_actor(), app_))
+    ok, _submitted = submit_form(None, lambda: services.submit(_actor(), app_))
     if ok:
         flash(_("Your application is submitted to HQ."), "success")
     return redirect(url_for("certification.application", application_id=app_.id))
@@ -337,7 +332,9 @@ def review_action(application_id: int, action: str):
         abort(404)
     form = forms.CommentForm()
     form.validate_on_submit()
-    ok, _moved = _run(None, lambda: REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or ""))
+    ok, _moved = submit_form(
+        None, lambda: REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or "")
+    )
     if ok:
         label = ACTION_LABELS.get(action) or _("Violation recorded")
         flash(_("Done: %(action)s.", action=label), "success")
@@ -360,7 +357,7 @@ def screening(application_id: int):
                 form[key].data = Decimal(sheet.ratings[key])
     weight_set = sheet.weight_set if sheet else services.weights_in_force()
     if form.validate_on_submit():
-        ok, _sheet = _run(
+        ok, _sheet = submit_form(
             form,
             lambda: services.save_screening(
                 _actor(),
@@ -411,7 +408,7 @@ def approve(application_id: int):
     app_ = _load_application(application_id)
     form = forms.ApproveForm()
     if form.validate_on_submit():
-        ok, _approved = _run(
+        ok, _approved = submit_form(
             None, lambda: services.approve(_actor(), app_, form.tier.data, form.comment.data)
         )
         if ok:
@@ -427,7 +424,7 @@ def application_deposit(application_id: int):
     app_ = _load_application(application_id)
     form = forms.DepositForm()
     if form.validate_on_submit():
-        ok, _entry = _run(
+        ok, _entry = submit_form(
             None,
             lambda: services.record_application_deposit(_actor(), app_, **_entry_values(form)),
         )
@@ -449,7 +446,7 @@ def authorize(application_id: int):
         form.agreement_end_on.data = rules.add_months(start, 36)
         form.authorized_region.data = app_.city
     if form.validate_on_submit():
-        ok, station = _run(
+        ok, station = submit_form(
             form,
             lambda: services.authorize(
                 _actor(),
@@ -519,7 +516,7 @@ def new_tier_rules():
             tier.value: {f: form[f"{tier.value}__{f}"].data for f in forms.RULE_FIELD_LABELS}
             for tier in Tier
         }
-        ok, _rule_set = _run(
+        ok, _rule_set = submit_form(
             form,
             lambda: services.create_rule_set(
                 _actor(), effective_on=form.effective_on.data, values=values, note=form.note.data
@@ -547,7 +544,7 @@ def new_weights():
         for key, _label in CRITERIA:
             form[key].data = current.weights.get(key, 0)
     if form.validate_on_submit():
-        ok, _weights = _run(
+        ok, _weights = submit_form(
             form,
             lambda: services.create_weight_set(
                 _actor(),
@@ -629,7 +626,7 @@ def station_action(station_id: int, action: str):
     if not valid:
         _form_errors_flash(form)
         return _back(station)
-    ok, _moved = _run(
+    ok, _moved = submit_form(
         None, lambda: services.STATION_ACTIONS[action](_actor(), station, form.reason.data)
     )
     if ok:
@@ -646,7 +643,7 @@ def station_tier(station_id: int):
     if not valid:
         _form_errors_flash(form)
         return _back(station)
-    ok, _changed = _run(
+    ok, _changed = submit_form(
         None, lambda: services.change_tier(_actor(), station, form.tier.data, form.reason.data)
     )
     if ok:
@@ -660,7 +657,7 @@ def station_areas(station_id: int):
     station = _station(station_id)
     form = forms.AreasForm()
     if form.validate_on_submit():
-        ok, _profile = _run(
+        ok, _profile = submit_form(
             None,
             lambda: services.set_station_areas(
                 _actor(),
@@ -683,7 +680,7 @@ def station_deposit(station_id: int):
     station = _station(station_id)
     form = forms.DepositForm()
     if form.validate_on_submit():
-        ok, _entry = _run(
+        ok, _entry = submit_form(
             None,
             lambda: services.record_station_deposit(_actor(), station, **_entry_values(form)),
         )
@@ -704,7 +701,7 @@ def reverse_deposit(entry_id: int):
     if not form.validate_on_submit():
         flash(_("Give the reason for the correction."), "danger")
     else:
-        ok, _reversal = _run(
+        ok, _reversal = submit_form(
             None, lambda: services.reverse_deposit(_actor(), entry, form.note.data)
         )
         if ok:
@@ -735,7 +732,7 @@ def add_technician(station_id: int):
     station = _station(station_id)
     form = forms.StaffForm()
     if form.validate_on_submit():
-        ok, _person = _run(
+        ok, _person = submit_form(
             None,
             lambda: services.add_technician(
                 _actor(),
@@ -764,7 +761,7 @@ def technician(technician_id: int):
         if not can(current_user, Permission.MANAGE_TECHNICIANS):
             abort(403)
         if form.validate_on_submit():
-            ok, passed = _run(
+            ok, passed = submit_form(
                 form,
                 lambda: (
                     services.record_attempt(
@@ -804,7 +801,7 @@ def revoke_certificate(certificate_id: int):
     if not form.validate_on_submit():
         flash(_("Give the reason for the revocation."), "danger")
     else:
-        ok, _revoked = _run(
+        ok, _revoked = submit_form(
             None, lambda: services.revoke_certificate(_actor(), certificate, form.reason.data)
         )
         if ok:

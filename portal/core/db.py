@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, MetaData, types
 from sqlalchemy.orm import DeclarativeBase
 
+# Ids are 32-bit integers on PostgreSQL: a larger one in a URL can match no row.
+MAX_ID = 2**31 - 1
+
 
 def now_utc() -> datetime:
     """The current time, timezone-aware in UTC."""

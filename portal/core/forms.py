@@ -14,8 +14,20 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def apply_domain_error(form, error) -> bool:
-    """Put a DomainError's message next to its field; False if the field is unknown."""
-    field = getattr(form, error.field, None) if error.field else None
+    """Put a DomainError's message next to its field; False if the field is unknown.
+
+    An error that carries several `problems` ({"field", "message"}) puts each next to its field.
+    """
+    problems = getattr(error, "problems", None)
+    if form is not None and problems:
+        placed = False
+        for problem in problems:
+            target = getattr(form, problem.get("field") or "", None)
+            if target is not None:
+                target.errors = [*list(target.errors), str(problem["message"])]
+                placed = True
+        return placed
+    field = getattr(form, error.field, None) if (form is not None and error.field) else None
     if field is None:
         return False
     field.errors = [*list(field.errors), str(error.message)]

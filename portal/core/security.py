@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.core.db import MAX_ID
 
 CSP = {
     "default-src": "'self'",
@@ -64,5 +66,9 @@ def init_security(app: Flask) -> None:
     )
 
     @app.before_request
-    def _remember_request_start():
+    def _ids_in_range():
+        """An id no row can have is simply not found (PostgreSQL refuses such integers)."""
         g.setdefault("demo_mode", None)
+        for value in (request.view_args or {}).values():
+            if isinstance(value, int) and not 0 <= value <= MAX_ID:
+                abort(404)

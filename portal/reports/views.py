@@ -21,10 +21,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from portal.core.errors import DomainError
-from portal.core.forms import apply_domain_error
+from portal.core.db import MAX_ID
+from portal.core.forms import submit as submit_form
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, can, require
 from portal.core.regions import province_choices
@@ -49,9 +48,6 @@ EXPORT_LIMIT = 100_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-INT32 = 2**31 - 1
-
-
 @bp.context_processor
 def _record_helpers():
     """Masking and formatting helpers every reports template uses."""
@@ -62,18 +58,10 @@ def _record_helpers():
     }
 
 
-@bp.before_request
-def _ids_in_range():
-    """An id no row can have is simply not found (PostgreSQL refuses such integers)."""
-    for value in (request.view_args or {}).values():
-        if isinstance(value, int) and value > INT32:
-            abort(404)
-
-
 def _int_arg(name: str) -> int | None:
     """A whole-number query argument within the range of an id, else None."""
     value = request.args.get(name, type=int)
-    return value if value is not None and 0 <= value <= INT32 else None
+    return value if value is not None and 0 <= value <= MAX_ID else None
 
 
 def _actor():
@@ -99,10 +87,6 @@ def _parse_day(text: str | None, default: dt.date) -> dt.date:
     if day is not None and not rules.MIN_YEAR <= day.year <= rules.MAX_YEAR:
         return default
     return day
-
-
-def _flash_error(error: DomainError) -> None:
-    flash(str(error.message), "danger")
 
 
 # --- reports of a station ----------------------------------------------------------------
@@ -143,13 +127,11 @@ def open_day():
     if not form.validate_on_submit():
         flash(_("Choose a day."), "danger")
         return redirect(url_for("reports.index"))
-    try:
-        report = services.open_report(_actor(), station, form.report_on.data)
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error)
+    ok, report = submit_form(
+        None, lambda: services.open_report(_actor(), station, form.report_on.data)
+    )
+    if not ok:
         return redirect(url_for("reports.index"))
-    db.session.commit()
     return redirect(url_for("reports.detail", report_id=report.id))
 
 
@@ -200,22 +182,14 @@ def update_counts(report_id: int):
     form = _counts_form(report, request.form)
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
-        try:
-            services.update_counts(_actor(), report, values, _version(form.version.data))
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            flash(
-                _("Someone else changed this report meanwhile. Reload it and try again."), "danger"
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-            return _render_detail(db.session.get(DailyReport, report_id), form, 422)
-        else:
+        ok, _result = submit_form(
+            form,
+            lambda: services.update_counts(_actor(), report, values, _version(form.version.data)),
+        )
+        if ok:
             flash(_("Counts saved."), "success")
             return redirect(url_for("reports.detail", report_id=report.id))
+        report = db.session.get(DailyReport, report_id)
     return _render_detail(report, form, 422)
 
 
@@ -224,16 +198,10 @@ def update_counts(report_id: int):
 def submit(report_id: int):
     report = get_scoped_or_404(DailyReport, report_id, current_user)
     form = ActionForm()
-    try:
-        services.submit_report(_actor(), report, _version(form.version.data))
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(_("Someone else changed this report meanwhile. Reload it and try again."), "danger")
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error)
-    else:
+    ok, _result = submit_form(
+        None, lambda: services.submit_report(_actor(), report, _version(form.version.data))
+    )
+    if ok:
         flash(_("Report for %(day)s submitted.", day=report.report_on.isoformat()), "success")
     return redirect(url_for("reports.detail", report_id=report_id))
 
@@ -243,18 +211,13 @@ def submit(report_id: int):
 def reopen(report_id: int):
     report = get_scoped_or_404(DailyReport, report_id, current_user)
     form = ActionForm()
-    try:
-        services.reopen_report(
+    ok, _result = submit_form(
+        None,
+        lambda: services.reopen_report(
             _actor(), report, form.reason.data or "", _version(form.version.data)
-        )
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(_("Someone else changed this report meanwhile. Reload it and try again."), "danger")
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error)
-    else:
+        ),
+    )
+    if ok:
         flash(_("Report reopened: amend it, then submit it again."), "success")
     return redirect(url_for("reports.detail", report_id=report_id))
 
@@ -295,13 +258,6 @@ def _initial_from(raw: dict, *, copy: bool) -> dict:
     return out
 
 
-def _apply_problems(form: RecordForm, problems: list[dict]) -> None:
-    for problem in problems:
-        field = getattr(form, problem["field"], None)
-        if field is not None:
-            field.errors = [*list(field.errors), problem["message"]]
-
-
 @bp.route("/<int:report_id>/records/new", methods=["GET", "POST"])
 @require(Permission.SUBMIT_REPORTS)
 def record_new(report_id: int):
@@ -319,17 +275,8 @@ def record_new(report_id: int):
     else:
         form = _record_form(request.form)
     if form.validate_on_submit():
-        try:
-            record = services.add_record(_actor(), report, form.raw())
-            db.session.commit()
-        except services.RecordsRejected as error:
-            db.session.rollback()
-            _apply_problems(form, error.problems)
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-        else:
+        ok, record = submit_form(form, lambda: services.add_record(_actor(), report, form.raw()))
+        if ok:
             flash(_("Record %(ticket)s added.", ticket=record.ticket_no), "success")
             if request.form.get("then") == "copy":
                 return redirect(url_for("reports.record_new", report_id=report_id, copy=record.id))
@@ -353,17 +300,10 @@ def record_edit(record_id: int):
     else:
         form = _record_form(request.form)
     if form.validate_on_submit():
-        try:
-            services.update_record(_actor(), record, form.raw())
-            db.session.commit()
-        except services.RecordsRejected as error:
-            db.session.rollback()
-            _apply_problems(form, error.problems)
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-        else:
+        ok, _result = submit_form(
+            form, lambda: services.update_record(_actor(), record, form.raw())
+        )
+        if ok:
             flash(_("Record %(ticket)s saved.", ticket=record.ticket_no), "success")
             return redirect(url_for("reports.detail", report_id=report.id))
         record = db.session.get(RepairRecord, record_id)
@@ -377,13 +317,8 @@ def record_delete(record_id: int):
     record = get_scoped_or_404(RepairRecord, record_id, current_user)
     report_id = record.report_id
     ticket = record.ticket_no
-    try:
-        services.delete_record(_actor(), record)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        _flash_error(error)
-    else:
+    ok, _result = submit_form(None, lambda: services.delete_record(_actor(), record))
+    if ok:
         flash(_("Record %(ticket)s deleted.", ticket=ticket), "success")
     return redirect(url_for("reports.detail", report_id=report_id))
 
@@ -424,18 +359,17 @@ def upload():
         data = form.file.data.read()
         filename = form.file.data.filename or "upload.xlsx"
         try:
-            batch = excel.upload(
-                _actor(), station, form.report_on.data, filename, data, form.submit_after.data
+            ok, batch = submit_form(
+                form,
+                lambda: excel.upload(
+                    _actor(), station, form.report_on.data, filename, data, form.submit_after.data
+                ),
             )
-            db.session.commit()
         except IntegrityError:
             db.session.rollback()
             flash(_("This file was imported by another upload at the same moment."), "danger")
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-        else:
+            ok = False
+        if ok:
             return redirect(url_for("reports.upload_result", batch_id=batch.id))
     recent = db.session.execute(
         select(UploadBatch)
@@ -639,14 +573,10 @@ def catalogue_edit(kind: str, entry_id: int | None = None):
         values = {name: getattr(form, name).data for name in fields if hasattr(form, name)}
         if "sort_order" in values and values["sort_order"] is None:
             values["sort_order"] = 0
-        try:
-            services.save_catalogue_entry(_actor(), kind, entry, **values)
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-        else:
-            db.session.commit()
+        ok, _result = submit_form(
+            form, lambda: services.save_catalogue_entry(_actor(), kind, entry, **values)
+        )
+        if ok:
             flash(_("Catalogue saved."), "success")
             return redirect(url_for("reports.catalogues", _anchor=kind))
     return render_template("reports/catalogue_form.html", form=form, kind=kind, entry=entry)
@@ -662,16 +592,13 @@ def settings():
         form.due_days_after.data = current.due_days_after
         form.due_time.data = current.due_time
     if form.validate_on_submit():
-        try:
-            services.add_setting(
+        ok, _result = submit_form(
+            form,
+            lambda: services.add_setting(
                 _actor(), form.effective_on.data, form.due_days_after.data, form.due_time.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            if not apply_domain_error(form, error):
-                _flash_error(error)
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             flash(_("Deadline saved."), "success")
             return redirect(url_for("reports.settings"))
     return render_template("reports/settings.html", form=form, settings=services.settings_list())

@@ -222,3 +222,9 @@ def test_station_timeline_shows_its_own_life_only(client, login_as, make):
     assert "station.created" in html
     assert "daily_report.opened" not in html
     assert f"/audit/?station={station.code}" in html
+
+
+def test_ids_no_row_can_have_are_not_found(client, login_as):
+    login_as("admin")
+    assert client.get("/stations/99999999999").status_code == 404
+    assert client.get("/users/99999999999").status_code == 404
