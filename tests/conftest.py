@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import orm, text
 from sqlalchemy.engine import make_url
 
-from tests import factories
+from tests import audit_guard, factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"))
@@ -127,6 +127,16 @@ def db(app):
             _db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _audit_guard():
+    """Fail a test whose request or command committed unaudited changes (tests/audit_guard.py)."""
+    audit_guard.violations.clear()
+    yield
+    found = list(audit_guard.violations)
+    audit_guard.violations.clear()
+    assert not found, f"changes committed without an audit entry: {found}"
 
 
 @pytest.fixture

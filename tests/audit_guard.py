@@ -1,0 +1,70 @@
+"""Test-suite guard: a transaction that changes audited data must write an audit entry.
+
+SPEC 10 and STYLE habit 7: every state change and money entry is audited inside the service
+that makes it. This guard watches every committed transaction during the tests (views, the
+command line, jobs): when it flushed changes to any table outside `UNAUDITED_TABLES` and added no
+`AuditEntry`, the test that caused it fails. It works like GOV.UK Notify's history decorator,
+from the other side: not writing the history row, but refusing its absence.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+# Tables whose rows are bookkeeping of the portal itself, not the domain's history.
+UNAUDITED_TABLES = frozenset(
+    {
+        "audit_entries",
+        "user_sessions",  # a sign-in's own row; sign-ins are security-logged
+        "station_code_sequences",  # the counter behind a station code (the station is audited)
+        "alembic_version",
+    }
+)
+
+# Columns that are bookkeeping on otherwise audited rows (when a token or user was last seen).
+UNAUDITED_COLUMNS = {
+    "api_tokens": {"last_used_at"},
+    "users": {"last_login_at", "last_seen_at"},
+}
+
+_KEY = "audit_guard"
+violations: list[str] = []
+
+
+def _state(session: Session) -> dict:
+    return session.info.setdefault(_KEY, {"changed": set(), "audited": False})
+
+
+def _table(obj) -> str:
+    return getattr(obj, "__tablename__", type(obj).__name__)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _flush_context):
+    state = _state(session)
+    for obj in session.new:
+        if _table(obj) == "audit_entries":
+            state["audited"] = True
+    for obj in list(session.new) + list(session.deleted):
+        if _table(obj) not in UNAUDITED_TABLES:
+            state["changed"].add(_table(obj))
+    for obj in session.dirty:
+        table = _table(obj)
+        if table in UNAUDITED_TABLES:
+            continue
+        changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+        if changed - UNAUDITED_COLUMNS.get(table, set()):
+            state["changed"].add(table)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    state = session.info.pop(_KEY, None)
+    if state and state["changed"] and not state["audited"]:
+        violations.append(", ".join(sorted(state["changed"])))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, _previous_transaction):
+    session.info.pop(_KEY, None)
