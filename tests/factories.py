@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from portal.auth import services as auth_services
+from portal.core.actors import SYSTEM
 from portal.stations import services as station_services
 
 _seq = itertools.count(1)
@@ -35,7 +36,7 @@ class Factories:
             "notes": "",
         }
         values.update(overrides)
-        station = station_services.create_station(None, **values)
+        station = station_services.create_station(SYSTEM, **values)
         self.db.session.flush()
         return station
 
@@ -80,6 +81,7 @@ class Factories:
         from portal.certification import services as cert_services
 
         application = self.candidate()
+        applicant = application.applicant
         first = "91410100MA44K0X0"[:16] + f"{next(_seq) % 10}"
         values = {
             "company_name": application.company_name,
@@ -96,12 +98,12 @@ class Factories:
             "no_counterfeit_declared": True,
         }
         values.update({k: v for k, v in overrides.items() if k in values})
-        cert_services.save_step(None, application, "company", values)
+        cert_services.save_step(applicant, application, "company", values)
         areas = {"reception_area": "10", "repair_area": "12", "storage_area": "9"}
         areas.update({k: v for k, v in overrides.items() if k in areas})
-        cert_services.save_step(None, application, "areas", areas)
+        cert_services.save_step(applicant, application, "areas", areas)
         cert_services.save_step(
-            None,
+            applicant,
             application,
             "equipment",
             {
@@ -113,7 +115,7 @@ class Factories:
             },
         )
         cert_services.save_step(
-            None,
+            applicant,
             application,
             "finances",
             {
@@ -123,12 +125,12 @@ class Factories:
                 "net_profit": "10000",
             },
         )
-        cert_services.add_staff(None, application, name="协调人", role="coordinator")
+        cert_services.add_staff(applicant, application, name="协调人", role="coordinator")
         cert_services.upload_attachment(
-            None, application, "business_licence", "licence.pdf", io.BytesIO(b"%PDF-1.4 x")
+            applicant, application, "business_licence", "licence.pdf", io.BytesIO(b"%PDF-1.4 x")
         )
         cert_services.upload_attachment(
-            None, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
+            applicant, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
         )
         self.db.session.flush()
         return application

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
 from portal.core import audit
+from portal.core.actors import require_actor
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
 from portal.core.forms import CHANGED_MEANWHILE
 from portal.core.permissions import Permission, can
@@ -108,7 +109,7 @@ def _coerce(values: dict) -> dict:
 
 def create_station(actor, **values) -> Station:
     """Register a station (HQ, admin)."""
-    if actor is not None and not can(actor, Permission.MANAGE_STATIONS):
+    if not can(require_actor(actor), Permission.MANAGE_STATIONS):
         raise PermissionDenied(_l("You may not create stations."))
     values = _coerce(values)
     values["code"] = (values.get("code") or "").strip().upper()
@@ -124,7 +125,7 @@ def create_station(actor, **values) -> Station:
 
 def update_station(actor, station: Station, expected_version: int | None = None, **values):
     """Edit a station's master data; refuses if someone saved it since it was loaded."""
-    if actor is not None and not can(actor, Permission.MANAGE_STATIONS):
+    if not can(require_actor(actor), Permission.MANAGE_STATIONS):
         raise PermissionDenied(_l("You may not edit stations."))
     if expected_version is not None and station.version != expected_version:
         raise ConcurrentChange(CHANGED_MEANWHILE)

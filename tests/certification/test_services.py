@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.certification import services
 from portal.certification.models import StationCompliance
 from portal.certification.states import APPLICATION_FLOW, ApplicationStatus, StaffRole
+from portal.core.actors import SYSTEM
 from portal.core.audit import AuditEntry
 from portal.core.errors import DomainError, InvalidTransition, PermissionDenied
 from portal.spares import services as deposits
@@ -531,7 +532,7 @@ def test_screening_weights_must_add_up_to_100(make):
 def _compliant_station(make, tier="service_station", city_class="2"):
     station = make.station(tier=tier, city_class=city_class)
     services.set_station_areas(
-        None, station, reception_area="10", repair_area="12", storage_area="9"
+        SYSTEM, station, reception_area="10", repair_area="12", storage_area="9"
     )
     make.technician(station=station, role="coordinator")
     make.deposit(station, amount="10000")
@@ -620,13 +621,13 @@ def test_deposit_deduction_makes_the_station_non_compliant(make, runner):
     station = _compliant_station(make)
     engineer = make.technician(station=station)
     make.certificate(engineer, issued_on=services.today() - dt.timedelta(days=5))
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     assert services.db.session.get(StationCompliance, station.id).compliant
     account = deposits.account_for_station(station.id)
     deposits.record_entry(
         None, account, kind="deduction", amount="5000.01", entry_on=dt.date(2026, 11, 1)
     )
-    checked, changed, failing = services.check_all_stations()
+    checked, changed, failing = services.check_all_stations(SYSTEM)
     assert changed >= 1
     row = services.db.session.get(StationCompliance, station.id)
     assert not row.compliant

@@ -8,6 +8,7 @@ import io
 from portal.certification import services
 from portal.certification.models import Application
 from portal.certification.states import ApplicationStatus
+from portal.core.actors import SYSTEM
 
 
 def _sign_in(client, username, password="secret-pass-1"):  # noqa: S107
@@ -139,7 +140,7 @@ def test_submit_page_lists_what_is_missing(client, make):
 
 def test_hq_pages_render(client, make, login_as):
     application = make.complete_application()
-    services.submit(None, application)
+    services.submit(application.applicant, application)
     station = make.station()
     login_as("hq")
     for url in (
@@ -172,7 +173,7 @@ def test_illegal_move_from_the_page_is_refused_with_a_message(client, make, logi
 
 def test_station_page_shows_gaps_and_non_compliant_list(client, make, login_as):
     station = make.station(tier="service_center", city_class="1")
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     login_as("hq")
     listing = client.get("/certification/compliance").get_data(as_text=True)
     assert station.code in listing
@@ -207,7 +208,7 @@ def test_sign_up_is_rate_limited(client, db, app):
 
 def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, make, login_as):
     station = make.station(tier="service_center", city_class="1")
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     application = make.candidate(company_name="首页测试公司")
     _sign_in(client, application.applicant.username)
     home = client.get("/").get_data(as_text=True)

@@ -15,6 +15,7 @@ from portal.certification.states import (
     StaffRole,
 )
 from portal.core import audit
+from portal.core.actors import require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, can
@@ -49,14 +50,15 @@ def _move(actor, application: Application, action: str, comment: str = "", **ext
 
 
 def _require(actor, permission: Permission, message) -> None:
-    if actor is not None and not can(actor, permission):
+    """PermissionDenied unless actor holds the permission; MissingActor when actor is None."""
+    if not can(require_actor(actor), permission):
         raise PermissionDenied(message)
 
 
 def _require_applicant(actor, application: Application) -> None:
-    if actor is not None and (
-        not can(actor, Permission.APPLY) or application.applicant_id != actor.id
-    ):
+    """Only the candidate who filed the application may change it."""
+    require_actor(actor)
+    if not can(actor, Permission.APPLY) or application.applicant_id != getattr(actor, "id", None):
         raise PermissionDenied(_l("Only the candidate may change its application."))
 
 

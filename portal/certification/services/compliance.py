@@ -26,6 +26,7 @@ from portal.certification.states import (
     Track,
 )
 from portal.core import audit
+from portal.core.actors import require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError
 from portal.core.permissions import Permission
@@ -232,8 +233,12 @@ def _plain_gaps(results) -> list:
     ]
 
 
-def refresh_station_compliance(station: Station, on=None, actor=None, balance=None) -> bool:
-    """Re-check one station and store the result; True when compliance changed."""
+def refresh_station_compliance(station: Station, on=None, *, actor, balance=None) -> bool:
+    """Re-check one station and store the result; True when compliance changed.
+
+    `actor` is who caused the re-check (the user whose change prompted it, or SYSTEM).
+    """
+    require_actor(actor)
     results = check_station(station, on, balance=balance)
     clean = rules.is_clean(results)
     gap_list = _plain_gaps(results)
@@ -264,8 +269,9 @@ def refresh_station_compliance(station: Station, on=None, actor=None, balance=No
     return changed
 
 
-def check_all_stations(on: dt.date | None = None) -> tuple[int, int, int]:
+def check_all_stations(actor, on: dt.date | None = None) -> tuple[int, int, int]:
     """Re-check every active or suspended station: (checked, changed, non-compliant)."""
+    _require(actor, Permission.MANAGE_STATIONS, _l("You may not re-check the stations."))
     on = on or today()
     stations = list(
         db.session.execute(
@@ -276,7 +282,9 @@ def check_all_stations(on: dt.date | None = None) -> tuple[int, int, int]:
     checked = changed = failing = 0
     for station in stations:
         checked += 1
-        if refresh_station_compliance(station, on, balance=balances.get(station.id)):
+        if refresh_station_compliance(
+            station, on, actor=actor, balance=balances.get(station.id)
+        ):
             changed += 1
         if not db.session.get(StationCompliance, station.id).compliant:
             failing += 1

@@ -53,6 +53,7 @@ def set_station_areas(actor, station: Station, *, reception_area, repair_area, s
 
 def record_station_deposit(actor, station: Station, **entry):
     """Finance records a deposit movement of a station; its compliance is re-checked."""
+    _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
     account = deposits.account_for_station(station.id, create=True)
     recorded = deposits.record_entry(actor, account, **entry)
     refresh_station_compliance(station, actor=actor)
@@ -61,6 +62,7 @@ def record_station_deposit(actor, station: Station, **entry):
 
 def reverse_deposit(actor, entry, reason: str):
     """Correct a deposit entry with a reversing one; the station's compliance is re-checked."""
+    _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
     reversal = deposits.reverse_entry(actor, entry, reason, today())
     if entry.account.station_id:
         station = db.session.get(Station, entry.account.station_id)
