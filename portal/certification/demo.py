@@ -280,9 +280,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
         )
         return
     if target == "rejected":
-        services.reject(
-            hq, application, "经营场所不符合服务中心要求，且近一年有销售兼容产品记录。"
-        )
+        services.reject(hq, application, "经营场所不符合服务中心要求，且近一年有销售兼容产品记录。")
         return
     services.start_screening(hq, application)
     ratings = {

@@ -157,8 +157,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def certificate_expiry(issued_on: dt.date, months: int = CERTIFICATE_MONTHS) -> dt.date:
-    """The last day a certificate is valid: the day before the same date months later."""
-    return add_months(issued_on, months) - dt.timedelta(days=1)
+    """The last day a certificate is valid: the day before the same date months later.
+
+    When that month has no such date (issued 29 February, or on the 31st), the certificate
+    runs to the last day of that month: 29 Feb 2024 + 24 months ends on 28 Feb 2026.
+    """
+    same_date = add_months(issued_on, months)
+    if same_date.day < issued_on.day:  # the month is shorter: add_months took its last day
+        return same_date
+    return same_date - dt.timedelta(days=1)
 
 
 def certificate_valid(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import UTCDateTime, now_utc
@@ -56,3 +56,46 @@ class Station(db.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class StationTierPeriod(db.Model):
+    """A station's tier over a span of days: the dated tier history (SPEC 3.4, 8.2).
+
+    A period runs from `effective_from` (inclusive) until `effective_until` (exclusive: the day
+    the next tier took over); the open period (until is NULL) is the tier in force now, and a
+    station has at most one. A period that starts and ends on the same day was replaced that
+    same day and was never in force for a whole day. Rows are written only by create_station
+    and the certification action change_tier; the settlement asks `tier_on(station, day)`.
+    """
+
+    __tablename__ = "station_tier_periods"
+    __table_args__ = (
+        Index("ix_station_tier_periods_station_from", "station_id", "effective_from"),
+        Index(
+            "uq_station_tier_periods_open",
+            "station_id",
+            unique=True,
+            sqlite_where=text("effective_until IS NULL"),
+            postgresql_where=text("effective_until IS NULL"),
+        ),
+        CheckConstraint(
+            "effective_until IS NULL OR effective_until >= effective_from",
+            name="period_not_reversed",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_until: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(80), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Whether this tier applied on the day."""
+        return self.effective_from <= day and (
+            self.effective_until is None or day < self.effective_until
+        )

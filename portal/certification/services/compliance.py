@@ -282,9 +282,7 @@ def check_all_stations(actor, on: dt.date | None = None) -> tuple[int, int, int]
     checked = changed = failing = 0
     for station in stations:
         checked += 1
-        if refresh_station_compliance(
-            station, on, actor=actor, balance=balances.get(station.id)
-        ):
+        if refresh_station_compliance(station, on, actor=actor, balance=balances.get(station.id)):
             changed += 1
         if not db.session.get(StationCompliance, station.id).compliant:
             failing += 1

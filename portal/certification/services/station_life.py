@@ -22,6 +22,7 @@ from portal.core.errors import DomainError
 from portal.core.permissions import Permission
 from portal.extensions import db
 from portal.spares import services as deposits
+from portal.stations import services as station_services
 from portal.stations.models import Station
 from portal.stations.states import Tier
 
@@ -95,7 +96,11 @@ def _station_move(actor, station: Station, action: str, reason: str, note=None, 
 
 
 def change_tier(actor, station: Station, new_tier, reason: str) -> Station:
-    """Upgrade or downgrade; the station must meet the new tier's requirements."""
+    """Upgrade or downgrade from today; the station must meet the new tier's requirements.
+
+    The tier history gets a new period from today (the settlement judges by it).
+    """
+    _require(actor, Permission.MANAGE_STATIONS, _l("You may not change stations."))
     try:
         new_tier = Tier(new_tier)
     except ValueError:
@@ -113,7 +118,16 @@ def change_tier(actor, station: Station, new_tier, reason: str) -> Station:
             ),
             field="tier",
         )
-    _station_move(actor, station, "change_tier", reason, tier=new_tier)
+    effective_from = today()
+    _station_move(
+        actor,
+        station,
+        "change_tier",
+        reason,
+        note={"effective_from": effective_from},
+        tier=new_tier,
+    )
+    station_services.start_tier_period(actor, station, effective_from, reason)
     refresh_station_compliance(station, actor=actor)
     return station
 
