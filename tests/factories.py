@@ -132,7 +132,8 @@ class Factories:
         cert_services.upload_attachment(
             applicant, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
         )
-        self.db.session.flush()
+        # Files move into place when the transaction commits (here a savepoint of the test's).
+        self.db.session.commit()
         return application
 
     def technician(self, station=None, application=None, role="repair_technician", **kwargs):

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    Email,
     EqualTo,
     Length,
     NumberRange,
@@ -73,7 +74,14 @@ class CompanyForm(FlaskForm):
         _l("Brands you already service"), validators=[Optional(), Length(max=2000)]
     )
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=40)])
-    contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Length(max=200)])
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+    )
     no_counterfeit_declared = BooleanField(
         _l("We declare that we do not sell counterfeit or compatible products.")
     )

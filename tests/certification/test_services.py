@@ -233,8 +233,75 @@ def test_upload_is_stored_under_a_generated_name(app, make):
     path = services.attachment_path(attachment)
     assert path.startswith(app.config["UPLOAD_FOLDER"])
     assert not path.startswith(app.static_folder)
+    # Written under a temporary name until the transaction commits.
+    assert not os.path.exists(path)
+    assert os.path.exists(path + ".part")
+    services.db.session.commit()
+    assert not os.path.exists(path + ".part")
     with open(path, "rb") as handle:
         assert handle.read() == b"\xff\xd8\xff\xe0 jpeg"
+
+
+def test_a_rolled_back_upload_leaves_no_file(app, make, db):
+    application = make.candidate()
+    db.session.commit()
+    before = _files(app)
+    attachment = services.upload_attachment(
+        application.applicant,
+        application,
+        "business_licence",
+        "licence.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n rolled back"),
+    )
+    path = services.attachment_path(attachment)
+    assert _files(app) != before  # the temporary file
+    db.session.rollback()
+    assert _files(app) == before
+    assert not os.path.exists(path)
+
+
+def test_a_savepoint_commit_does_not_move_the_file_early(app, make, db):
+    """Only the outermost commit puts a file in place: its row may still be rolled back."""
+    application = make.candidate()
+    db.session.commit()
+    before = _files(app)
+    attachment = services.upload_attachment(
+        application.applicant,
+        application,
+        "business_licence",
+        "licence.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n savepoint"),
+    )
+    path = services.attachment_path(attachment)
+    with db.session.begin_nested():
+        services.save_step(application.applicant, application, "company", {"city": "开封"})
+    assert not os.path.exists(path)
+    db.session.rollback()
+    assert _files(app) == before
+
+
+def test_an_application_holds_a_limited_number_and_size_of_files(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_COUNT", 3)
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_TOTAL_MB", 1)
+    application = make.candidate()
+
+    def upload(size, name="f.pdf"):
+        data = b"%PDF-1.4\n" + b"0" * (size - 9)
+        return services.upload_attachment(
+            application.applicant, application, "financial_report", name, io.BytesIO(data)
+        )
+
+    upload(600 * 1024)
+    with pytest.raises(DomainError) as info:
+        upload(500 * 1024)  # 1,100 KB together: over 1 MB
+    assert "at most 1 MB together" in str(info.value.message)
+    assert info.value.field == "file"
+    upload(100 * 1024)
+    upload(100 * 1024)
+    with pytest.raises(DomainError) as info:
+        upload(10)
+    assert "at most 3 files" in str(info.value.message)
+    assert len(application.attachments) == 3
 
 
 def _files(app):
