@@ -142,6 +142,12 @@ class CommentForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=4000)])
 
 
+class ViolationForm(FlaskForm):
+    comment = TextAreaField(
+        _l("What was sold, where, when"), validators=[DataRequired(), Length(max=4000)]
+    )
+
+
 class ScreeningForm(FlaskForm):
     visited_on = DateField(_l("Site visit on"), validators=[Optional()])
     visit_notes = TextAreaField(_l("Site-visit notes"), validators=[Optional(), Length(max=8000)])

@@ -59,7 +59,7 @@ def test_sign_up_keeps_input_on_error(client, db, make):
         },
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "某公司" in html
     assert "is-invalid" in html
 
@@ -115,7 +115,7 @@ def test_candidate_fills_a_step_and_a_bad_credit_code_is_shown_next_to_the_field
         headers={"Accept-Language": "en"},
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "check digit" in html
     assert 'value="许昌"' in html
     response = client.post(
@@ -202,7 +202,7 @@ def test_sign_up_is_rate_limited(client, db, app):
         client.post("/certification/signup", data={"username": f"x{n}"}).status_code
         for n in range(limit + 1)
     ]
-    assert statuses[:limit] == [200] * limit
+    assert statuses[:limit] == [422] * limit  # refused as incomplete, not yet limited
     assert statuses[limit] == 429
 
 
