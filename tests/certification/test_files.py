@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import pytest
 
@@ -54,6 +55,7 @@ def test_files_check_lists_orphans_and_missing_files(runner, make, db, app):
     fresh = os.path.join(app.config["UPLOAD_FOLDER"], "aaaaaaaaaaaaaaaa.png.part")
     with open(fresh, "wb") as handle:
         handle.write(b"in flight")
+    os.utime(fresh, (time.time(), time.time()))  # just written (by the test's clock)
     try:
         result = runner.invoke(args=["files", "check"])
         assert result.exit_code == 1, result.output

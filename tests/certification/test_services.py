@@ -12,7 +12,12 @@ from sqlalchemy import select
 
 from portal.certification import services
 from portal.certification.models import StationCompliance
-from portal.certification.states import APPLICATION_FLOW, ApplicationStatus, StaffRole
+from portal.certification.states import (
+    APPLICATION_FLOW,
+    STATION_LIFE,
+    ApplicationStatus,
+    StaffRole,
+)
 from portal.core.actors import SYSTEM
 from portal.core.audit import AuditEntry
 from portal.core.errors import DomainError, InvalidTransition, PermissionDenied
@@ -66,15 +71,74 @@ def _certify(make, hq, person):
 # --- the transition table ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", list(A))
-@pytest.mark.parametrize("action", ACTIONS)
-def test_transition_table_allows_exactly_its_moves(state, action):
-    if (state, action) in APPLICATION_FLOW.moves:
-        assert APPLICATION_FLOW.target(state, action) in A
+# The moves of SPEC 3.1 and 3.4, written out here independently of the tables in states.py:
+# (state, action) -> new state, as plain strings.
+SPEC_APPLICATION_MOVES = {
+    ("draft", "edit"): "draft",
+    ("returned", "edit"): "returned",
+    ("draft", "submit"): "submitted",
+    ("returned", "submit"): "submitted",
+    ("submitted", "start_screening"): "screening",
+    ("submitted", "return"): "returned",
+    ("screening", "return"): "returned",
+    ("evaluated", "return"): "returned",
+    ("screening", "screen"): "screening",
+    ("screening", "evaluate"): "evaluated",
+    ("evaluated", "approve"): "approved",
+    ("submitted", "reject"): "rejected",
+    ("screening", "reject"): "rejected",
+    ("evaluated", "reject"): "rejected",
+    ("approved", "authorize"): "authorized",
+}
+SPEC_STATION_MOVES = {
+    ("active", "change_tier"): "active",
+    ("suspended", "change_tier"): "suspended",
+    ("active", "suspend"): "suspended",
+    ("suspended", "reinstate"): "active",
+    ("active", "revoke"): "revoked",
+    ("suspended", "revoke"): "revoked",
+}
+APPLICATION_STATES = (
+    "draft",
+    "submitted",
+    "returned",
+    "screening",
+    "evaluated",
+    "approved",
+    "authorized",
+    "rejected",
+)
+ALL_APPLICATION_ACTIONS = sorted({a for _s, a in SPEC_APPLICATION_MOVES} | set(ACTIONS))
+ALL_STATION_ACTIONS = sorted(
+    {a for _s, a in SPEC_STATION_MOVES} | {a for _s, a in STATION_LIFE.moves}
+)
+
+
+def test_the_application_states_are_those_of_the_spec():
+    assert sorted(s.value for s in A) == sorted(APPLICATION_STATES)
+
+
+@pytest.mark.parametrize("state", APPLICATION_STATES)
+@pytest.mark.parametrize("action", ALL_APPLICATION_ACTIONS)
+def test_application_table_allows_exactly_the_spec_moves(state, action):
+    expected = SPEC_APPLICATION_MOVES.get((state, action))
+    if expected is not None:
+        assert APPLICATION_FLOW.target(A(state), action).value == expected
     else:
         with pytest.raises(InvalidTransition) as info:
-            APPLICATION_FLOW.target(state, action)
+            APPLICATION_FLOW.target(A(state), action)
         assert action in str(info.value.message)
+
+
+@pytest.mark.parametrize("state", ["active", "suspended", "revoked"])
+@pytest.mark.parametrize("action", ALL_STATION_ACTIONS)
+def test_station_life_allows_exactly_the_spec_moves(state, action):
+    expected = SPEC_STATION_MOVES.get((state, action))
+    if expected is not None:
+        assert STATION_LIFE.target(StationStatus(state), action).value == expected
+    else:
+        with pytest.raises(InvalidTransition):
+            STATION_LIFE.target(StationStatus(state), action)
 
 
 def test_authorized_and_rejected_are_final():
