@@ -175,7 +175,9 @@ class DepositForm(FlaskForm):
 
 
 class ReverseForm(FlaskForm):
-    note = StringField(_l("Reason for the correction"), validators=[DataRequired()])
+    note = StringField(
+        _l("Reason for the correction"), validators=[DataRequired(), Length(max=500)]
+    )
 
 
 class AuthorizeForm(FlaskForm):
