@@ -140,7 +140,9 @@ def load() -> None:
         if code in stations:
             user = station_user_for(stations[code])
             for n, (days_ago, results, difference) in enumerate(visits):
-                old = _submitted(hq, auditor, stations[code], version, days_ago, results, difference)
+                old = _submitted(
+                    hq, auditor, stations[code], version, days_ago, results, difference
+                )
                 for rectification in _rectifications(old) if user else []:
                     _answer(user, rectification, "已按要求整改。", n)
                     services.review_rectification(auditor, rectification, True, "")
