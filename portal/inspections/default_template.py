@@ -39,7 +39,7 @@ SECTIONS = [
                 False,
             ),
             ("工具和仪器完好", "Tools and instruments in order", 5, False, True, False),
-            ("重复维修有跟进", "Repeat repairs followed up", 5, False, False, False),
+            ("重复维修有跟进", "Repeat repairs followed up", 10, False, False, False),
         ],
     ),
     (

@@ -1179,12 +1179,11 @@ def answer_rectification(
     target = RECTIFICATION_FLOW.target(rectification.status, "answer")
     description = _text(description, "description", limit=MAX_NOTE)
     response = RectificationResponse(
-        rectification_id=rectification.id,
         description=description,
         answered_by_id=actor.id,
         answered_at=now_utc(),
     )
-    db.session.add(response)
+    rectification.responses.append(response)
     db.session.flush()
     stored = []
     for filename, stream in uploads:
@@ -1228,7 +1227,12 @@ def review_rectification(
     comment = (comment or "").strip()
     if not accept and not comment:
         raise DomainError(_l("Tell the station why the answer is rejected."), field="comment")
-    response = rectification.responses[-1]
+    response = db.session.execute(
+        select(RectificationResponse)
+        .where(RectificationResponse.rectification_id == rectification.id)
+        .order_by(RectificationResponse.id.desc())
+        .limit(1)
+    ).scalar_one()
     response.verdict = target
     response.review_comment = comment[:MAX_NOTE]
     response.reviewed_by_id = actor.id
