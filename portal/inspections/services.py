@@ -1131,16 +1131,37 @@ def _update_summary(inspection: Inspection) -> None:
 
 def _feed_screening(actor, inspection: Inspection) -> None:
     """A candidate's site visit: its score becomes the site rating of the screening sheet."""
-    hook = getattr(_screening_hook, "fn", None)
-    if hook is not None and inspection.application is not None:
-        hook(actor, inspection.application, rules.score_to_rating(inspection.score), inspection)
+    from portal.certification import services as certification
+
+    if inspection.application is not None:
+        certification.record_site_visit(
+            actor,
+            inspection.application,
+            rating=rules.score_to_rating(inspection.score),
+            visited_on=inspection.submitted_on,
+            reference=inspection.number,
+        )
 
 
-class _ScreeningHook:
-    fn = None
+def plan_site_visit(actor, application, *, planned_on: dt.date, auditor, version) -> Inspection:
+    """HQ plans the site visit of an application in screening as an inspection."""
+    from portal.certification.states import APPLICATION_FLOW
+
+    _require(actor, Permission.REVIEW_APPLICATIONS, _l("You may not plan site visits."))
+    APPLICATION_FLOW.target(application.status, "screen")
+    return plan_inspection(
+        actor, planned_on=planned_on, auditor=auditor, version=version, application=application
+    )
 
 
-_screening_hook = _ScreeningHook()
+def site_visits(application) -> list[Inspection]:
+    return list(
+        db.session.execute(
+            select(Inspection)
+            .where(Inspection.application_id == application.id)
+            .order_by(Inspection.id.desc())
+        ).scalars()
+    )
 
 
 # --- rectifications ------------------------------------------------------------------------

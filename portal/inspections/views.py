@@ -86,6 +86,18 @@ def _template_helpers():
     return {
         "inspections_panel": station_panel,
         "inspections_dashboard": dashboard,
+        "inspections_site_visits": site_visit_panel,
+    }
+
+
+def site_visit_panel(application):
+    """The site-visit inspections of an application, for its screening sheet."""
+    if not can(current_user, Permission.VIEW_INSPECTIONS):
+        return None
+    return {
+        "visits": services.site_visits(application),
+        "can_plan": can(current_user, Permission.PLAN_INSPECTIONS)
+        and can(current_user, Permission.REVIEW_APPLICATIONS),
     }
 
 
@@ -315,6 +327,42 @@ def plan():
                 flash(_("Inspection %(number)s is planned.", number=inspection.number), "success")
                 return redirect(url_for("inspections.detail", inspection_id=inspection.id))
     return render_template("inspections/plan.html", form=form), (
+        422 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/site-visit/<int:application_id>", methods=["GET", "POST"])
+@require(Permission.PLAN_INSPECTIONS, Permission.REVIEW_APPLICATIONS)
+def plan_site_visit(application_id: int):
+    """Plan the site visit of an application in screening, filled in like an inspection."""
+    from portal.auth.models import User
+    from portal.certification import services as certification
+
+    application = certification.visible_application(current_user, application_id)
+    if application is None:
+        abort(404)
+    form = forms.SiteVisitForm()
+    _plan_choices(form)
+    if request.method == "GET":
+        form.planned_on.data = services.today()
+        default = services.default_version()
+        if default is not None:
+            form.version_id.data = default.id
+    if form.validate_on_submit():
+        ok, inspection = submit_form(
+            form,
+            lambda: services.plan_site_visit(
+                _actor(),
+                application,
+                planned_on=form.planned_on.data,
+                auditor=db.session.get(User, form.auditor_id.data),
+                version=db.session.get(ChecklistVersion, form.version_id.data),
+            ),
+        )
+        if ok:
+            flash(_("Inspection %(number)s is planned.", number=inspection.number), "success")
+            return redirect(url_for("certification.screening", application_id=application.id))
+    return render_template("inspections/site_visit.html", form=form, application=application), (
         422 if request.method == "POST" else 200
     )
 

@@ -17,6 +17,7 @@ ACCESS = {
     "inspections.network": {"GET": HQ_SEE},
     "inspections.station_history": {"GET": SEE},
     "inspections.plan": {"GET": PLAN, "POST": PLAN},
+    "inspections.plan_site_visit": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
     "inspections.detail": {"GET": SEE},
     "inspections.cancel": {"POST": PLAN},
     "inspections.fill": {"GET": {AUDITOR}},
@@ -102,7 +103,15 @@ def _ids(**names):
     return lambda ctx: {arg: _objects(ctx)[key] for arg, key in names.items()}
 
 
+def _application(ctx):
+    if "application_id" not in ctx.objects:
+        ctx.objects["application_id"] = ctx.make.complete_application().id
+        ctx.db.session.commit()
+    return {"application_id": ctx.objects["application_id"]}
+
+
 URL_ARGS = {
+    "inspections.plan_site_visit": _application,
     "inspections.station_history": lambda ctx: {"station_id": ctx.own_station.id},
     "inspections.detail": _ids(inspection_id="inspection_id"),
     "inspections.cancel": _ids(inspection_id="inspection_id"),

@@ -384,3 +384,55 @@ def test_station_users_see_only_their_own(make, people, rectification, planned):
         services.rectification_query(stranger, services.RectificationFilter())
     ).scalars()
     assert list(rect) == []
+
+
+# --- the site visit of an application ------------------------------------------------------
+
+
+def _in_screening(make, hq):
+    from portal.certification import services as certification
+
+    application = make.complete_application()
+    certification.submit(application.applicant, application)
+    certification.start_screening(hq, application)
+    return application
+
+
+def test_a_site_visit_rates_the_site_on_the_screening_sheet(make, people, version):
+    hq, auditor = people["hq"], people["auditor"]
+    application = _in_screening(make, hq)
+    with pytest.raises(PermissionDenied):
+        services.plan_site_visit(
+            auditor,
+            application,
+            planned_on=services.today(),
+            auditor=auditor,
+            version=version,
+        )
+    visit = services.plan_site_visit(
+        hq, application, planned_on=services.today(), auditor=auditor, version=version
+    )
+    assert visit.station_id is None
+    answer_all(auditor, visit, {1: "fail", 2: "partial"})  # no stock count at a candidate
+    services.submit_inspection(auditor, visit)
+    # 100 - 5 - 2.5 = 92.5 % of the site weight
+    sheet = application.screening
+    assert sheet.ratings["site"] == "92.50"
+    assert sheet.visited_on == services.today()
+    assert visit.number in sheet.visit_notes
+    assert sheet.total == Decimal("18.50")  # 20 x 92.5 %, the other criteria not rated yet
+    from portal.extensions import db
+
+    assert db.session.execute(select(Rectification)).first() is None
+
+
+def test_a_site_visit_needs_an_application_in_screening(make, people, version):
+    application = make.complete_application()
+    with pytest.raises(InvalidTransition):
+        services.plan_site_visit(
+            people["hq"],
+            application,
+            planned_on=services.today(),
+            auditor=people["auditor"],
+            version=version,
+        )

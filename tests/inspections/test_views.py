@@ -216,3 +216,25 @@ def test_settings_take_effect_today_or_later(client, people):
     assert ok.status_code == 302
     assert services.thresholds(future).excellent == 95
     assert services.thresholds(services.today()).excellent == 90
+
+
+def test_screening_sheet_plans_a_site_visit(client, make, people, version):
+    from portal.certification import services as certification
+
+    application = make.complete_application()
+    certification.submit(application.applicant, application)
+    certification.start_screening(people["hq"], application)
+    _sign_in(client, people["hq"])
+    sheet = client.get(f"/certification/applications/{application.id}/screening")
+    assert 'data-testid="plan-site-visit-link"' in sheet.get_data(as_text=True)
+    response = client.post(
+        f"/inspections/site-visit/{application.id}",
+        data={
+            "planned_on": services.today().isoformat(),
+            "auditor_id": people["auditor"].id,
+            "version_id": version.id,
+        },
+    )
+    assert response.status_code == 302
+    listed = client.get(f"/certification/applications/{application.id}/screening")
+    assert "I0" in listed.get_data(as_text=True)
