@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.db import MAX_ID
@@ -143,7 +144,11 @@ def index():
     flt = _inspection_filter()
     stmt = services.inspection_query(current_user, flt)
     page = keyset_page(
-        stmt,
+        stmt.options(
+            selectinload(Inspection.station),
+            selectinload(Inspection.application),
+            selectinload(Inspection.auditor),
+        ),
         Inspection.id,
         after=_int_arg("after"),
         before=_int_arg("before"),
@@ -184,7 +189,7 @@ def rectifications():
     flt = _rectification_filter()
     stmt = services.rectification_query(current_user, flt)
     page = keyset_page(
-        stmt,
+        stmt.options(selectinload(Rectification.station), selectinload(Rectification.inspection)),
         Rectification.id,
         after=_int_arg("after"),
         before=_int_arg("before"),
@@ -214,7 +219,7 @@ def network():
     tier = _text_arg("tier")
     stmt = services.network_query(province, tier)
     page = keyset_page(
-        stmt,
+        stmt.options(selectinload(StationInspectionSummary.station)),
         StationInspectionSummary.last_id,
         after=_int_arg("after"),
         before=_int_arg("before"),
