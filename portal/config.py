@@ -82,6 +82,7 @@ class Config:
     ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
     ATTACHMENT_MAX_COUNT = int(os.environ.get("ATTACHMENT_MAX_COUNT", "20"))
     ATTACHMENT_MAX_TOTAL_MB = int(os.environ.get("ATTACHMENT_MAX_TOTAL_MB", "50"))
+    INSPECTION_PHOTO_MAX_MB = int(os.environ.get("INSPECTION_PHOTO_MAX_MB", "15"))
     SIGNUP_LIMIT = os.environ.get("SIGNUP_LIMIT", "10 per hour")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
 

@@ -6,7 +6,7 @@ so that the history ends on the station's current tier. Certificates issued on 2
 whose last day was computed as the 27th two years later get the 28th (issue 8.10).
 
 Revision ID: 0004_cert_integrity
-Revises: 0008a_adjustments
+Revises: 0008_inspections
 Create Date: 2026-11-23 21:06:51.620504
 
 """
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 # revision identifiers, used by Alembic.
 revision = '0004_cert_integrity'
-down_revision = '0008a_adjustments'
+down_revision = '0008_inspections'
 branch_labels = None
 depends_on = None
 
