@@ -93,9 +93,3 @@ class StationTierPeriod(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(80), default="")
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-
-    def in_force_on(self, day: dt.date) -> bool:
-        """Whether this tier applied on the day."""
-        return self.effective_from <= day and (
-            self.effective_until is None or day < self.effective_until
-        )
