@@ -12,11 +12,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from portal.core import excel as xl
+from portal.core.dates import local_tz
 from portal.core.errors import DomainError
 from portal.extensions import db
 from portal.reports import rules, services
 from portal.reports.models import RepairRecord, UploadBatch
-from portal.reports.states import RecordSource, UploadOutcome
+from portal.reports.states import Location, Payment, RecordSource, UploadOutcome
 from portal.stations.models import Station
 
 RECORDS_SHEET = "Records"
@@ -59,6 +60,8 @@ COLUMNS = (
     Column("return_visit_outcome", "回访结果", "Return visit outcome", 24),
 )
 COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
+if tuple(COLUMN_BY_FIELD) != rules.RECORD_FIELDS:  # the template's columns are the record's fields
+    raise RuntimeError("reports.excel.COLUMNS must follow rules.RECORD_FIELDS")
 TEMPLATE_ROWS = 5000
 
 
@@ -116,12 +119,12 @@ def _code_lists(catalogues: dict[str, list]) -> dict[str, list[tuple[str, str]]]
     """For each coded column: (code, meaning in both languages)."""
     return {
         "device_model": [(m.code, m.name) for m in catalogues["models"]],
-        "warranty": [("warranty", "保修 / Warranty"), ("paid", "付费 / Paid")],
+        "warranty": [(Payment.WARRANTY, "保修 / Warranty"), (Payment.PAID, "付费 / Paid")],
         "fault_code": [
             (f.code, f"{f.name_zh} / {f.name_en} [{f.category}]") for f in catalogues["faults"]
         ],
         "repair_type": [(t.code, f"{t.name_zh} / {t.name_en}") for t in catalogues["types"]],
-        "on_site": [("onsite", "上门 / On site"), ("instore", "店内 / In store")],
+        "on_site": [(Location.ONSITE, "上门 / On site"), (Location.INSTORE, "店内 / In store")],
         "result": [(r.code, f"{r.name_zh} / {r.name_en}") for r in catalogues["results"]],
     }
 
@@ -342,7 +345,7 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             _l(
                 "This file was already imported on %(when)s (for %(day)s); it was not imported "
                 "again.",
-                when=earlier.uploaded_at.astimezone(services.local_tz()).strftime("%Y-%m-%d %H:%M"),
+                when=earlier.uploaded_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
                 day=earlier.report_on.isoformat(),
             )
         )
@@ -358,14 +361,11 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             UploadOutcome.REJECTED,
             message=str(exc.message),
         )
-    savepoint = db.session.begin_nested()
     try:
-        report = services.open_report(actor, station, day)
-        result = services.import_records(actor, report, rows, RecordSource.EXCEL)
-        if submit:
-            services.submit_report(actor, report)
+        report, result = services.file_day_report(
+            actor, station, day, rows, RecordSource.EXCEL, submit=submit
+        )
     except services.RecordsRejected as exc:
-        savepoint.rollback()
         return services.record_upload(
             actor,
             station.id,
@@ -377,10 +377,6 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             message=str(exc.message),
             errors=exc.problems,
         )
-    except DomainError:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
     # Two uploads of the same file at once: the unique digest lets one win; the other's
     # IntegrityError at commit rolls back everything it did (the view reports it).
     return services.record_upload(
@@ -407,7 +403,12 @@ def error_workbook(batch: UploadBatch) -> bytes:
     buffer = io.BytesIO()
     workbook = xl.new_workbook(buffer)
     rows = (
-        (e.get("row"), field_header(e.get("field")), e.get("value"), e.get("message"))
+        (
+            e.get("row"),
+            field_header(e.get("field")),
+            rules.mask_personal(e.get("field") or "", e.get("value")),
+            e.get("message"),
+        )
         for e in (batch.errors or [])
     )
     xl.write_table(
@@ -436,7 +437,7 @@ EXPORT_HEADERS = [
 
 def export_records(stmt: Select, target) -> int:
     """Stream filtered records into an xlsx (customer name and phone masked)."""
-    tz = services.local_tz()
+    tz = local_tz()
     codes = dict(db.session.execute(select(Station.id, Station.code)).all())
     workbook = xl.new_workbook(target, constant_memory=True)
 
@@ -448,24 +449,7 @@ def export_records(stmt: Select, target) -> int:
             yield (
                 codes.get(record.station_id, ""),
                 record.report.report_on,
-                record.ticket_no,
-                record.received_at.astimezone(tz),
-                record.completed_at.astimezone(tz),
-                rules.mask_name(record.customer_name),
-                rules.mask_phone(record.customer_phone),
-                record.device_model,
-                record.serial_no,
-                record.purchase_on,
-                "warranty" if record.warranty else "paid",
-                record.fault_code,
-                record.repair_type,
-                "onsite" if record.on_site else "instore",
-                rules.format_parts(record.parts),
-                record.standby_serial,
-                record.result,
-                record.satisfaction,
-                record.return_visit_on,
-                record.return_visit_outcome,
+                *rules.record_fields(record, tz, masked=True).values(),
             )
 
     count = xl.write_table(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.extensions import db
+from portal.reports.rules import PERSONAL_FIELDS
 from portal.reports.states import RecordSource, ReportStatus, UploadOutcome
 
 
@@ -154,6 +155,7 @@ class RepairRecord(db.Model):
     """One repair of one device (SPEC 5): the unit of workload and of the labour fee."""
 
     __tablename__ = "repair_records"
+    __audit_masked__ = PERSONAL_FIELDS
     __table_args__ = (
         UniqueConstraint("station_id", "ticket_no"),
         Index("ix_repair_records_station_id_received_at", "station_id", "received_at"),
