@@ -151,7 +151,7 @@ def build_template() -> bytes:
             codes.write_string(i, code_col + 1, meaning)
         codes.set_column(code_col, code_col, 18)
         codes.set_column(code_col + 1, code_col + 1, 34)
-        letter = xlsx_col(code_col)
+        letter = xl.xlsx_col(code_col)
         ranges[name] = f"={CODES_SHEET}!${letter}$2:${letter}${max(2, len(entries) + 1)}"
         code_col += 3
     codes.freeze_panes(1, 0)
@@ -234,23 +234,18 @@ def build_template() -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_col(index: int) -> str:
-    """Column letters of a 0-based column index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 # --- the upload --------------------------------------------------------------------------
 
 
 REFUSALS = {
     "empty": _l("The file is empty."),
     "not_xlsx": _l("This is not an Excel workbook (.xlsx). Save it as .xlsx and upload again."),
-    "too_large": _l("The file is too large to read."),
+    "too_large": _l(
+        "The file is too large to read: a part of it unpacks to more than %(mb)d MB, or all of "
+        "it to more than %(total)d MB.",
+        mb=xl.MAX_PART_BYTES // (1024 * 1024),
+        total=xl.MAX_UNCOMPRESSED // (1024 * 1024),
+    ),
     "no_rows": _l("The sheet %(sheet)s has no records."),
     "too_many_rows": _l("More than %(n)d rows; split the file and upload the parts."),
 }
@@ -273,6 +268,24 @@ def refusal_message(reason: str):
         )
     if code == "no_rows":
         return _l("The sheet %(sheet)s has no records.", sheet=RECORDS_SHEET)
+    if code == "cell_too_long":
+        return _l(
+            "A cell holds more than %(n)d characters%(where)s; no field of a record is that long.",
+            n=xl.MAX_CELL_CHARS,
+            where=f" ({detail})" if detail else "",
+        )
+    if code == "hidden_sheets":
+        return _l(
+            "The workbook has hidden sheets (%(sheets)s). Show or delete them, so that everything "
+            "uploaded has been seen, and upload again.",
+            sheets=detail,
+        )
+    if code == "hidden_cells":
+        return _l(
+            "Hidden rows or columns hold values (cells %(cells)s). Show or delete them, so that "
+            "everything uploaded has been seen, and upload again.",
+            cells=detail,
+        )
     if code == "too_many_rows":
         return _l(
             "More than %(n)d rows; split the file and upload the parts.",

@@ -390,7 +390,8 @@ def upload():
         .order_by(UploadBatch.id.desc())
         .limit(10)
     ).scalars()
-    return render_template("reports/upload.html", form=form, recent=list(recent))
+    status = 422 if request.method == "POST" else 200  # a refused upload keeps the form
+    return render_template("reports/upload.html", form=form, recent=list(recent)), status
 
 
 @bp.route("/uploads/<int:batch_id>")
