@@ -17,8 +17,6 @@ from portal.core.dates import add_months
 from portal.core.masking import mask_name, mask_phone
 from portal.reports.states import DayStatus, Location, Payment, RepairTypeCode, ReportStatus
 
-__all__ = ["add_months", "mask_name", "mask_phone"]  # also used from here by templates
-
 MAX_PARTS = 20
 PHONE_PATTERN = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 PART_PATTERN = re.compile(

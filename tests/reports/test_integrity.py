@@ -413,8 +413,24 @@ def test_rules_modules_import_no_flask():
 
 
 def test_templates_compare_states_with_enums_not_bare_values():
-    for path in (ROOT / "templates" / "reports").glob("*.html"):
+    for path in (ROOT / "templates").rglob("*.html"):
         assert not re.search(r"\.value\s*(==|!=|in)\s", path.read_text()), path.name
+
+
+def test_rules_name_enums_not_bare_strings():
+    from decimal import Decimal
+
+    from portal.certification import rules as cert_rules
+    from portal.certification.states import Recommendation
+    from portal.reports.states import RepairTypeCode
+
+    kind, tier = cert_rules.recommend(
+        "service_station", Decimal(80), Decimal(70), {"accessory_point": True}
+    )
+    assert (kind, tier) == (Recommendation.APPROVE_LOWER, "accessory_point")
+    assert type(kind) is Recommendation
+    assert '"unit_swap"' not in (ROOT / "portal" / "reports" / "rules.py").read_text()
+    assert RepairTypeCode.UNIT_SWAP == "unit_swap"
 
 
 def test_the_report_status_enum_reaches_the_templates(client, db, make, login_as):
