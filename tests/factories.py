@@ -14,6 +14,7 @@ _seq = itertools.count(1)
 class Factories:
     def __init__(self, db):
         self.db = db
+        self._reporters = {}
 
     def station(self, **overrides):
         n = next(_seq)
@@ -217,10 +218,9 @@ class Factories:
 
     def reporter(self, station):
         """A user of the station who reports for it (one per station, made once)."""
-        users = self.__dict__.setdefault("_reporters", {})
-        if station.id not in users:
-            users[station.id] = self.user(role="station", station=station)
-        return users[station.id]
+        if station.id not in self._reporters:
+            self._reporters[station.id] = self.user(role="station", station=station)
+        return self._reporters[station.id]
 
     def report(self, station, day=None, records=0, submit=False):
         """A daily report of the station with records made by record_values."""
