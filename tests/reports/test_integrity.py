@@ -440,3 +440,22 @@ def test_the_report_status_enum_reaches_the_templates(client, db, make, login_as
     page = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert report.status == ReportStatus.SUBMITTED
     assert 'text-bg-success" data-testid="report-status"' in page
+
+
+def test_api_token_verbs_take_an_explicit_actor_and_audit_the_revocation(db, make):
+    from portal.api import services as token_services
+
+    station = make.station()
+    token, _plain = make.api_token(station)
+    with pytest.raises(PermissionDenied):
+        token_services.create_token(None, "robot")
+    with pytest.raises(PermissionDenied):
+        token_services.revoke_token(None, token)
+    with pytest.raises(PermissionDenied):
+        token_services.revoke_token(make.user(role="hq"), token)
+    token_services.revoke_token(make.reporter(station), token)
+    entry = entries(db, "ApiToken", token.id, "api_token.revoked")[-1]
+    assert entry.before == {"revoked_at": None}
+    assert entry.after["revoked_at"]
+    created = entries(db, "ApiToken", token.id, "api_token.created")[-1]
+    assert "token_hash" not in created.after
