@@ -85,6 +85,9 @@ class Config:
     INSPECTION_PHOTO_MAX_MB = int(os.environ.get("INSPECTION_PHOTO_MAX_MB", "15"))
     SIGNUP_LIMIT = os.environ.get("SIGNUP_LIMIT", "10 per hour")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+    # Daily reports: Excel uploads per station, and how far back a new report may be made.
+    UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "10 per minute")
+    REPORT_MAX_DAYS_BACK = int(os.environ.get("REPORT_MAX_DAYS_BACK", "60"))
 
 
 def build_config(instance_path: str, overrides: dict | None = None) -> dict:

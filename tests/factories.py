@@ -15,6 +15,7 @@ _seq = itertools.count(1)
 class Factories:
     def __init__(self, db):
         self.db = db
+        self._reporters = {}
 
     def station(self, **overrides):
         n = next(_seq)
@@ -192,9 +193,9 @@ class Factories:
 
     def record_values(self, day=None, n=1, **overrides):
         """Raw values of a valid repair record received on day (China time)."""
-        from portal.reports import services as report_services
+        from portal.core.dates import local_today
 
-        day = day or report_services.local_today()
+        day = day or local_today()
         values = {
             "ticket_no": f"T-{day:%Y%m%d}-{n:05d}",
             "received_at": f"{day.isoformat()} 09:30",
@@ -218,20 +219,28 @@ class Factories:
         values.update(overrides)
         return values
 
+    def reporter(self, station):
+        """A user of the station who reports for it (one per station, made once)."""
+        if station.id not in self._reporters:
+            self._reporters[station.id] = self.user(role="station", station=station)
+        return self._reporters[station.id]
+
     def report(self, station, day=None, records=0, submit=False):
         """A daily report of the station with records made by record_values."""
+        from portal.core.dates import local_today
         from portal.reports import services as report_services
         from portal.reports.states import RecordSource
 
         self.catalogues()
-        day = day or report_services.local_today()
-        report = report_services.open_report(None, station, day)
+        day = day or local_today()
+        actor = self.reporter(station)
+        report = report_services.open_report(actor, station, day)
         if records:
             start = next(_seq) * 10000
             rows = [(None, self.record_values(day, start + i)) for i in range(records)]
-            report_services.import_records(None, report, rows, RecordSource.FORM)
+            report_services.import_records(actor, report, rows, RecordSource.FORM)
         if submit:
-            report_services.submit_report(None, report)
+            report_services.submit_report(actor, report)
         self.db.session.flush()
         return report
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.audit import bp
 from portal.core.audit import AuditEntry
-from portal.core.i18n import local_tz
+from portal.core.dates import local_tz
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, require
 from portal.extensions import db

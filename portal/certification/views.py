@@ -88,6 +88,8 @@ def _template_helpers():
         "REQUIREMENT_LABELS": REQUIREMENT_LABELS,
         "mask_id_number": rules.mask_id_number,
         "cert_today": services.today(),
+        "ApplicationStatus": ApplicationStatus,
+        "AttachmentKind": AttachmentKind,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, types
+from sqlalchemy import DateTime, Enum, MetaData, types
 from sqlalchemy.orm import DeclarativeBase
 
 # Ids are 32-bit integers on PostgreSQL: a larger one in a URL can match no row.
@@ -38,6 +38,20 @@ class UTCDateTime(types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_type(enum_cls, length: int = 20) -> Enum:
+    """A column type that stores an enum's values (not its names) as plain strings.
+
+    A VARCHAR of the given length rather than a native enum, so adding a member needs no
+    ALTER TYPE; the same on SQLite and PostgreSQL.
+    """
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 NAMING = {

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.extensions import db
 from portal.inspections.states import (
     AnswerResult,
@@ -35,12 +35,6 @@ from portal.inspections.states import (
     RectificationStatus,
     VersionStatus,
 )
-
-
-def _enum(enum_cls, length=30):
-    return db.Enum(
-        enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 def localized(zh: str, en: str) -> str:
@@ -95,7 +89,7 @@ class ChecklistVersion(db.Model):
     )
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[VersionStatus] = mapped_column(
-        _enum(VersionStatus, 20), default=VersionStatus.DRAFT
+        enum_type(VersionStatus, 20), default=VersionStatus.DRAFT
     )
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -248,7 +242,7 @@ class Inspection(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[InspectionKind] = mapped_column(
-        _enum(InspectionKind, 20), default=InspectionKind.STATION
+        enum_type(InspectionKind, 20), default=InspectionKind.STATION
     )
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
     application_id: Mapped[int | None] = mapped_column(
@@ -261,7 +255,7 @@ class Inspection(db.Model):
     planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     planned_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[InspectionStatus] = mapped_column(
-        _enum(InspectionStatus, 20), default=InspectionStatus.PLANNED
+        enum_type(InspectionStatus, 20), default=InspectionStatus.PLANNED
     )
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -269,7 +263,7 @@ class Inspection(db.Model):
     points: Mapped[Decimal | None] = mapped_column(Numeric(8, 2, asdecimal=True))
     max_points: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2, asdecimal=True))
-    grade: Mapped[Grade | None] = mapped_column(_enum(Grade, 30))
+    grade: Mapped[Grade | None] = mapped_column(enum_type(Grade, 30))
     critical_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
@@ -321,7 +315,7 @@ class InspectionAnswer(db.Model):
         ForeignKey("inspections.id", ondelete="CASCADE"), index=True
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id", ondelete="RESTRICT"))
-    result: Mapped[AnswerResult | None] = mapped_column(_enum(AnswerResult, 10))
+    result: Mapped[AnswerResult | None] = mapped_column(enum_type(AnswerResult, 10))
     score: Mapped[Decimal | None] = mapped_column(Score())
     note: Mapped[str] = mapped_column(Text, default="")
     rev: Mapped[int] = mapped_column(Integer, default=0)
@@ -382,7 +376,7 @@ class InspectionFile(db.Model):
         ForeignKey("inspections.id", ondelete="CASCADE"), index=True
     )
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
-    purpose: Mapped[FilePurpose] = mapped_column(_enum(FilePurpose, 20))
+    purpose: Mapped[FilePurpose] = mapped_column(enum_type(FilePurpose, 20))
     item_id: Mapped[int | None] = mapped_column(
         ForeignKey("checklist_items.id", ondelete="RESTRICT")
     )
@@ -430,7 +424,7 @@ class Rectification(db.Model):
         ForeignKey("inspections.id", ondelete="RESTRICT"), index=True
     )
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
-    source: Mapped[RectificationSource] = mapped_column(_enum(RectificationSource, 10))
+    source: Mapped[RectificationSource] = mapped_column(enum_type(RectificationSource, 10))
     item_id: Mapped[int | None] = mapped_column(
         ForeignKey("checklist_items.id", ondelete="RESTRICT")
     )
@@ -441,7 +435,7 @@ class Rectification(db.Model):
     critical: Mapped[bool] = mapped_column(Boolean, default=False)
     due_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[RectificationStatus] = mapped_column(
-        _enum(RectificationStatus, 20), default=RectificationStatus.OPEN
+        enum_type(RectificationStatus, 20), default=RectificationStatus.OPEN
     )
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -477,7 +471,7 @@ class RectificationResponse(db.Model):
     description: Mapped[str] = mapped_column(Text)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    verdict: Mapped[RectificationStatus | None] = mapped_column(_enum(RectificationStatus, 20))
+    verdict: Mapped[RectificationStatus | None] = mapped_column(enum_type(RectificationStatus, 20))
     review_comment: Mapped[str] = mapped_column(Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -518,7 +512,7 @@ class StationInspectionSummary(db.Model):
     last_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="RESTRICT"))
     last_on: Mapped[dt.date] = mapped_column(Date)
     score: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))
-    grade: Mapped[Grade] = mapped_column(_enum(Grade, 30))
+    grade: Mapped[Grade] = mapped_column(enum_type(Grade, 30))
 
     station = relationship("Station")
     inspection: Mapped[Inspection] = relationship()

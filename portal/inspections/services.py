@@ -19,7 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.core import audit
+from portal.core import audit, versioning
+from portal.core.dates import local_today
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, NotFound, PermissionDenied
 from portal.core.permissions import Permission, can
@@ -62,11 +63,7 @@ SETTINGS_EPOCH = dt.date(2000, 1, 1)
 MAX_NOTE = 4000
 
 
-def today() -> dt.date:
-    """Today in the portal's time zone."""
-    from portal.core.i18n import local_tz
-
-    return now_utc().astimezone(local_tz()).date()
+today = local_today  # the portal's one "today" (core.dates), under this module's old name
 
 
 def system_actor():
@@ -96,12 +93,7 @@ class Problems(DomainError):
 
 def setting_for(day: dt.date) -> InspectionSetting:
     """The grade limits and deadlines in force on a day (the defaults before any change)."""
-    found = db.session.execute(
-        select(InspectionSetting)
-        .where(InspectionSetting.effective_on <= day)
-        .order_by(InspectionSetting.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = versioning.in_force(InspectionSetting, day)
     return found or InspectionSetting(
         effective_on=SETTINGS_EPOCH,
         excellent=90,

@@ -88,6 +88,7 @@ def _template_helpers():
         "inspections_panel": station_panel,
         "inspections_dashboard": dashboard,
         "inspections_site_visits": site_visit_panel,
+        "InspectionStatus": InspectionStatus,
     }
 
 

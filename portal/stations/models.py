@@ -7,15 +7,9 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.extensions import db
 from portal.stations.states import CityClass, StationStatus, Tier
-
-
-def _enum(enum_cls, length=30):
-    return db.Enum(
-        enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class Station(db.Model):
@@ -31,17 +25,17 @@ class Station(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    tier: Mapped[Tier] = mapped_column(enum_type(Tier, 30))
     province: Mapped[str] = mapped_column(String(4))
     city: Mapped[str] = mapped_column(String(60))
-    city_class: Mapped[CityClass] = mapped_column(_enum(CityClass, 2))
+    city_class: Mapped[CityClass] = mapped_column(enum_type(CityClass, 2))
     address: Mapped[str] = mapped_column(String(300), default="")
     authorized_region: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(80), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[StationStatus] = mapped_column(
-        _enum(StationStatus), default=StationStatus.ACTIVE
+        enum_type(StationStatus, 30), default=StationStatus.ACTIVE
     )
     agreement_start_on: Mapped[dt.date | None] = mapped_column(Date)
     agreement_end_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 
 from portal.certification.models import (
@@ -16,17 +14,13 @@ from portal.certification.states import (
 )
 from portal.core import audit
 from portal.core.actors import require_actor
+from portal.core.dates import local_today
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, can
 from portal.extensions import db
 
-
-def today() -> dt.date:
-    """Today in the portal's time zone."""
-    from portal.core.i18n import local_tz
-
-    return now_utc().astimezone(local_tz()).date()
+today = local_today  # the portal's one "today" (core.dates), under this module's old name
 
 
 # --- moves ---------------------------------------------------------------------------------

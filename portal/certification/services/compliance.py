@@ -25,7 +25,7 @@ from portal.certification.states import (
     StaffRole,
     Track,
 )
-from portal.core import audit
+from portal.core import audit, versioning
 from portal.core.actors import require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError
@@ -49,12 +49,7 @@ def application_deposit(application: Application) -> Decimal:
 def rule_set_in_force(on: dt.date | None = None) -> TierRuleSet:
     """The newest tier rule set effective on the day."""
     on = on or today()
-    found = db.session.execute(
-        select(TierRuleSet)
-        .where(TierRuleSet.effective_on <= on)
-        .order_by(TierRuleSet.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = versioning.in_force(TierRuleSet, on)
     if found is None:
         raise DomainError(_l("No tier rules are in force on %(day)s.", day=on.isoformat()))
     return found

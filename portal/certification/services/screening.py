@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.certification import rules
 from portal.certification.models import (
@@ -19,8 +18,9 @@ from portal.certification.services.compliance import check_application
 from portal.certification.states import (
     APPLICATION_FLOW,
     CRITERIA,
+    Recommendation,
 )
-from portal.core import audit
+from portal.core import audit, versioning
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, can
@@ -99,12 +99,7 @@ def record_counterfeit_violation(actor, application: Application, note: str) -> 
 def weights_in_force(on: dt.date | None = None) -> ScreeningWeightSet:
     """The newest screening weights effective on the day."""
     on = on or today()
-    found = db.session.execute(
-        select(ScreeningWeightSet)
-        .where(ScreeningWeightSet.effective_on <= on)
-        .order_by(ScreeningWeightSet.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = versioning.in_force(ScreeningWeightSet, on)
     if found is None:
         found = ScreeningWeightSet(
             effective_on=RULES_EPOCH, weights=dict(DEFAULT_WEIGHTS), pass_mark=DEFAULT_PASS_MARK
@@ -201,7 +196,7 @@ def evaluate(actor, application: Application) -> Application:
     if sheet is None or len(sheet.ratings or {}) < len(CRITERIA):
         raise DomainError(_l("Rate every criterion of the screening sheet first."))
     report = evaluation(application)
-    sheet.recommendation = report["recommendation"]
+    sheet.recommendation = report["recommendation"].value
     sheet.recommended_tier = Tier(report["tier"]) if report["tier"] else None
     sheet.evaluated_at = now_utc()
     return _move(
@@ -230,7 +225,7 @@ def evaluation(application: Application, on: dt.date | None = None) -> dict:
     kind, tier = (
         rules.recommend(requested, total, Decimal(weight_set.pass_mark), clean_without_deposit)
         if requested
-        else ("reject", None)
+        else (Recommendation.REJECT, None)
     )
     return {
         "sheet": sheet,
