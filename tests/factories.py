@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from portal.auth import services as auth_services
+from portal.core.actors import SYSTEM
 from portal.stations import services as station_services
 
 _seq = itertools.count(1)
@@ -35,7 +36,7 @@ class Factories:
             "notes": "",
         }
         values.update(overrides)
-        station = station_services.create_station(None, **values)
+        station = station_services.create_station(SYSTEM, **values)
         self.db.session.flush()
         return station
 
@@ -45,7 +46,7 @@ class Factories:
         if "station" in roles and station is None:
             station = self.station()
         user = auth_services.create_user(
-            None,
+            SYSTEM,
             username=kwargs.pop("username", f"{roles[0]}-{n}"),
             password=password,
             roles=roles,

@@ -10,6 +10,13 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core.actors import (
+    SYSTEM,
+    SYSTEM_USERNAME,
+    actor_name,
+    is_system,
+    require_actor,
+)
 from portal.core.db import UTCDateTime, now_utc
 from portal.extensions import db
 
@@ -37,6 +44,13 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, as shown: a username, or the system actor by its name."""
+        if self.actor_id is None and self.actor_name == SYSTEM_USERNAME:
+            return str(SYSTEM.display_name)
+        return self.actor_name
 
     def changes(self) -> list[tuple[str, Any, Any]]:
         """(field, before, after) for each field that differs."""
@@ -76,6 +90,13 @@ def snapshot(obj, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(obj, name)) for name in fields}
 
 
+# Transitional (issue 8.2): while some callers do not pass `actor=` yet, a missing actor is
+# taken from the request's signed-in user, and only there; outside a request it is SYSTEM
+# (the command line and demo loaders of modules not yet converted). Set True once every caller
+# passes its actor: a missing actor then raises MissingActor everywhere.
+STRICT_ACTOR = False
+
+
 def record(
     action: str,
     obj=None,
@@ -89,9 +110,11 @@ def record(
     after: dict | None = None,
     comment: str = "",
 ) -> AuditEntry:
-    """Append one audit entry in the current transaction (the caller's commit keeps it)."""
-    if actor is None:
-        actor = _current_actor()
+    """Append one audit entry in the current transaction (the caller's commit keeps it).
+
+    `actor` is who acts: a user, or `portal.core.actors.SYSTEM` for the command line and jobs.
+    """
+    actor = _resolve_actor(actor)
     if obj is not None:
         db.session.flush()
         object_type = object_type or obj.__class__.__name__
@@ -104,8 +127,8 @@ def record(
             label = str(obj)
     entry = AuditEntry(
         at=now_utc(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or "system",
+        actor_id=None if is_system(actor) else getattr(actor, "id", None),
+        actor_name=actor_name(actor)[:80],
         object_type=object_type or "",
         object_id=str(object_id) if object_id is not None else "",
         object_label=(label or "")[:200],
@@ -120,10 +143,16 @@ def record(
     return entry
 
 
-def _current_actor():
+def _resolve_actor(actor):
+    """The explicit actor; while not STRICT_ACTOR, the transitional fallback described above."""
+    if actor is not None or STRICT_ACTOR:
+        return require_actor(actor)
     from flask import has_request_context
     from flask_login import current_user
 
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user._get_current_object()
-    return None
+    if has_request_context():
+        if current_user and current_user.is_authenticated:
+            return current_user._get_current_object()
+        # In a request nobody signed in cannot be recorded as the system acting.
+        return require_actor(None)
+    return SYSTEM

@@ -79,7 +79,7 @@ def test_deactivated_user_loses_access_at_next_request(client, make, db):
     user = make.user(role="hq", password="right-pass-1")
     _login(client, user.username, "right-pass-1")
     assert client.get("/stations/").status_code == 200
-    services.set_active(None, user, False)
+    services.set_active(make.user(role="admin"), user, False)
     db.session.commit()
     response = client.get("/stations/")
     assert response.status_code == 302
