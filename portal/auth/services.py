@@ -17,6 +17,7 @@ from portal.core import audit
 from portal.core.actors import SYSTEM_USERNAME, require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
+from portal.core.inputs import clean_text
 from portal.core.permissions import Permission, Role, can
 from portal.extensions import db
 
@@ -57,8 +58,8 @@ def start_session(user: User, ip: str = "", user_agent: str = "") -> str:
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
-            ip=(ip or "")[:64],
-            user_agent=(user_agent or "")[:255],
+            ip=clean_text(ip or "")[:64],
+            user_agent=clean_text(user_agent or "")[:255],
         )
     )
     user.last_login_at = now

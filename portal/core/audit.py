@@ -91,9 +91,9 @@ def snapshot(obj, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 # Transitional (issue 8.2): while some callers do not pass `actor=` yet, a missing actor is
-# taken from the request's signed-in user, and only there; outside a request it is SYSTEM
-# (the command line and demo loaders of modules not yet converted). Set True once every caller
-# passes its actor: a missing actor then raises MissingActor everywhere.
+# taken from the request's signed-in user (only there), else recorded as SYSTEM, as "system"
+# was recorded before. Set True once every caller passes its actor: a missing actor then
+# raises MissingActor everywhere.
 STRICT_ACTOR = False
 
 
@@ -150,9 +150,6 @@ def _resolve_actor(actor):
     from flask import has_request_context
     from flask_login import current_user
 
-    if has_request_context():
-        if current_user and current_user.is_authenticated:
-            return current_user._get_current_object()
-        # In a request nobody signed in cannot be recorded as the system acting.
-        return require_actor(None)
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
     return SYSTEM

@@ -172,6 +172,17 @@ def test_session_cookie_is_secure_over_https(client, make):
     response = client.post(
         "/login",
         data={"username": user.username, "password": "right-pass-1"},
-        headers={"X-Forwarded-Proto": "https"},
+        base_url="https://localhost",
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(client, make, proxied_app):
+    user = make.user(role="hq", password="right-pass-1")
+    data = {"username": user.username, "password": "right-pass-1"}
+    spoofed = client.post("/login", data=data, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in spoofed.headers["Set-Cookie"]
+    proxied = proxied_app.test_client().post(
+        "/login", data=data, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "Secure" in proxied.headers["Set-Cookie"]
