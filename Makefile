@@ -57,4 +57,4 @@ lock:
 	.lock-venv/bin/pip install --quiet '.[dev]'
 	{ echo "# Exact versions that CI installs (make lock; Python 3.11, Linux). Do not edit."; \
 	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^service-network-portal'; } > $(LOCK)
-	rm -rf .lock-venv build *.egg-info
+	rm -rf .lock-venv

@@ -87,6 +87,7 @@ def from_environment() -> dict:
         # Attachments and uploads; UPLOAD_FOLDER defaults to instance/uploads (see build_config).
         "UPLOAD_FOLDER": env("UPLOAD_FOLDER") or None,
         "ATTACHMENT_MAX_MB": _int("ATTACHMENT_MAX_MB", 10),
+        "INSPECTION_PHOTO_MAX_MB": _int("INSPECTION_PHOTO_MAX_MB", 15),
         "SIGNUP_LIMIT": env("SIGNUP_LIMIT", "10 per hour"),
         "API_RATE_LIMIT": env("API_RATE_LIMIT", "120 per minute"),
     }
