@@ -47,7 +47,7 @@ class Factories:
         if "station" in roles and station is None:
             station = self.station()
         user = auth_services.create_user(
-            None,
+            SYSTEM,
             username=kwargs.pop("username", f"{roles[0]}-{n}"),
             password=password,
             roles=roles,

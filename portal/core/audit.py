@@ -12,6 +12,13 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core.actors import (
+    SYSTEM,
+    SYSTEM_USERNAME,
+    actor_name,
+    is_system,
+    require_actor,
+)
 from portal.core.db import UTCDateTime, now_utc
 from portal.extensions import db
 
@@ -39,6 +46,13 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, as shown: a username, or the system actor by its name."""
+        if self.actor_id is None and self.actor_name == SYSTEM_USERNAME:
+            return str(SYSTEM.display_name)
+        return self.actor_name
 
     def changes(self) -> list[tuple[str, Any, Any]]:
         """(field, before, after) for each field that differs."""
@@ -172,6 +186,13 @@ def record_deleted(action: str, obj, *, actor, extra: Extra | None = None, **kwa
     return record(action, obj, actor=actor, before=before, **kwargs)
 
 
+# Transitional (issue 8.2): while some callers do not pass `actor=` yet, a missing actor is
+# taken from the request's signed-in user (only there), else recorded as SYSTEM, as "system"
+# was recorded before. Set True once every caller passes its actor: a missing actor then
+# raises MissingActor everywhere.
+STRICT_ACTOR = False
+
+
 def record(
     action: str,
     obj=None,
@@ -185,9 +206,11 @@ def record(
     after: dict | None = None,
     comment: str = "",
 ) -> AuditEntry:
-    """Append one audit entry in the current transaction (the caller's commit keeps it)."""
-    if actor is None:
-        actor = _current_actor()
+    """Append one audit entry in the current transaction (the caller's commit keeps it).
+
+    `actor` is who acts: a user, or `portal.core.actors.SYSTEM` for the command line and jobs.
+    """
+    actor = _resolve_actor(actor)
     if obj is not None:
         db.session.flush()
         object_type = object_type or obj.__class__.__name__
@@ -200,8 +223,8 @@ def record(
             label = str(obj)
     entry = AuditEntry(
         at=now_utc(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or "system",
+        actor_id=None if is_system(actor) else getattr(actor, "id", None),
+        actor_name=actor_name(actor)[:80],
         object_type=object_type or "",
         object_id=str(object_id) if object_id is not None else "",
         object_label=(label or "")[:200],
@@ -216,10 +239,13 @@ def record(
     return entry
 
 
-def _current_actor():
+def _resolve_actor(actor):
+    """The explicit actor; while not STRICT_ACTOR, the transitional fallback described above."""
+    if actor is not None or STRICT_ACTOR:
+        return require_actor(actor)
     from flask import has_request_context
     from flask_login import current_user
 
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
-    return None
+    return SYSTEM
