@@ -80,7 +80,7 @@ class StationTierPeriod(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
-    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    tier: Mapped[Tier] = mapped_column(enum_type(Tier, 30))
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_until: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
