@@ -63,6 +63,11 @@ def _issued_for(kind: str, today: dt.date, n: int) -> dt.date:
     return today - dt.timedelta(days=90 + 7 * n)
 
 
+def _cashier():
+    """The demo finance user records the demo deposits (money moves only with an actor)."""
+    return auth_services.find_user("finance")
+
+
 def _staff_station(station: Station, today: dt.date, n: int) -> None:
     tier = station.tier.value
     requirements = services.requirements_for(station.tier, today)
@@ -112,7 +117,7 @@ def _staff_station(station: Station, today: dt.date, n: int) -> None:
     if NON_COMPLIANT.get(station.code) == "deposit":
         amount = amount - Decimal(1500)
     deposits.record_entry(
-        None,
+        _cashier(),
         account,
         kind="paid",
         amount=amount,
@@ -300,7 +305,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
         return
     requirement = services.requirements_for(tier, today)
     services.record_application_deposit(
-        None,
+        _cashier(),
         application,
         kind="paid",
         amount=requirement.deposit,
