@@ -49,7 +49,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, main, reports, stations
+    from portal import api, audit, auth, certification, inspections, main, reports, stations
 
     for blueprint in (
         main.bp,
@@ -59,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
         audit.bp,
         certification.bp,
         reports.bp,
+        inspections.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -18,10 +18,17 @@ def demo_steps():
     """Each module's demo loader, in dependency order."""
     from portal.auth import demo as auth_demo
     from portal.certification import demo as certification_demo
+    from portal.inspections import demo as inspections_demo
     from portal.reports import demo as reports_demo
     from portal.stations import demo as stations_demo
 
-    return [stations_demo.load, auth_demo.load, certification_demo.load, reports_demo.load]
+    return [
+        stations_demo.load,
+        auth_demo.load,
+        certification_demo.load,
+        reports_demo.load,
+        inspections_demo.load,
+    ]
 
 
 @click.command("demo-data")
@@ -82,9 +89,11 @@ def prune_tokens():
 def init_commands(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.certification.cli import certification_cli
+    from portal.inspections.cli import inspections_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
+    app.cli.add_command(inspections_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
     app.cli.add_command(prune_tokens)

@@ -19,6 +19,21 @@ from portal.certification.models import (  # noqa: F401
 )
 from portal.core.audit import AuditEntry  # noqa: F401
 from portal.core.forms import UsedFormToken  # noqa: F401
+from portal.inspections.models import (  # noqa: F401
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Inspection,
+    InspectionAnswer,
+    InspectionFile,
+    InspectionSetting,
+    InspectionStockLine,
+    Rectification,
+    RectificationReminder,
+    RectificationResponse,
+    StationInspectionSummary,
+)
 from portal.reports.models import (  # noqa: F401
     DailyReport,
     DeviceModel,
@@ -30,6 +45,7 @@ from portal.reports.models import (  # noqa: F401
     ReportSetting,
     UploadBatch,
 )
+from portal.settlement.adjustments import Adjustment  # noqa: F401
 from portal.settlement.models import Settlement  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.stations.models import Station  # noqa: F401
