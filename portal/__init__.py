@@ -36,9 +36,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            from portal.core.db import configure_sqlite
+            from portal.core.db import configure_sqlite, register_sqlite_busy_page
 
             configure_sqlite(db.engine)
+            register_sqlite_busy_page(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

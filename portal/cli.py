@@ -139,6 +139,18 @@ def backup(target):
     click.echo(f"backup written to {target_path}")
 
 
+@click.command("prune-tokens")
+def prune_tokens():
+    """Forget spent one-time form tokens and API idempotency keys past their lifetime."""
+    from portal.api.idempotency import prune_idempotency_keys
+    from portal.core.forms import prune_form_tokens
+
+    forms = prune_form_tokens()
+    keys = prune_idempotency_keys()
+    db.session.commit()
+    click.echo(f"removed {forms} spent form tokens and {keys} idempotency keys")
+
+
 def init_commands(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.certification.cli import certification_cli
@@ -151,3 +163,4 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(inspections_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
+    app.cli.add_command(prune_tokens)

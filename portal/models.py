@@ -1,5 +1,6 @@
 """Every module's models, imported once so metadata and migrations see them all."""
 
+from portal.api.idempotency import IdempotencyKey  # noqa: F401
 from portal.api.models import ApiToken  # noqa: F401
 from portal.auth.models import User, UserRole, UserSession  # noqa: F401
 from portal.certification.models import (  # noqa: F401
@@ -17,6 +18,7 @@ from portal.certification.models import (  # noqa: F401
     TierRuleSet,
 )
 from portal.core.audit import AuditEntry  # noqa: F401
+from portal.core.forms import UsedFormToken  # noqa: F401
 from portal.inspections.models import (  # noqa: F401
     ChecklistItem,
     ChecklistSection,

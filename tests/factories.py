@@ -171,12 +171,18 @@ class Factories:
         self.db.session.refresh(technician)
         return cert
 
+    def cashier(self):
+        """One finance user per test: records the deposits the factories make."""
+        if getattr(self, "_cashier", None) is None:
+            self._cashier = self.user(role="finance")
+        return self._cashier
+
     def deposit(self, station, amount="5000", kind="paid"):
         from portal.spares import services as deposit_services
 
         account = deposit_services.account_for_station(station.id, create=True)
         entry = deposit_services.record_entry(
-            None, account, kind=kind, amount=amount, entry_on=dt.date(2026, 1, 5)
+            self.cashier(), account, kind=kind, amount=amount, entry_on=dt.date(2026, 1, 5)
         )
         self.db.session.flush()
         return entry

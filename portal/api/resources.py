@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.api import api
 from portal.api import services as token_services
+from portal.api.idempotency import idempotent
 from portal.api.schemas import (
     RecordPageSchema,
     RecordQuerySchema,
@@ -157,6 +158,7 @@ def station():
 
 
 @blp.route("/reports", methods=["POST"])
+@idempotent()
 @blp.arguments(ReportInSchema)
 @blp.response(201, ReportOutSchema)
 @_responses(*ERRORS, 409)
@@ -165,7 +167,8 @@ def create_report(payload):
 
     Counts given replace the report's counts. With submit=true the report is submitted after
     the records are stored. If any record is bad, nothing is stored and the answer (422) lists
-    every problem by record index and field.
+    every problem by record index and field. Send an Idempotency-Key to make a retry safe: the
+    same key with the same request returns the first answer and stores nothing again.
     """
     actor = g.api_actor
     rows = [(index, _raw_record(item)) for index, item in enumerate(payload["records"])]
@@ -187,8 +190,8 @@ def create_report(payload):
     except DomainError as error:
         field = error.field or "_schema"
         abort(422, message=str(error.message), errors={"json": {field: [str(error.message)]}})
-    db.session.commit()
-    report = db.session.get(DailyReport, report.id)
+    db.session.flush()
+    db.session.expire(report)  # read back what the services stored; @idempotent commits
     return _report_out(report, result.warnings if result else [])
 
 

@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from portal.certification.states import CRITERIA, AttachmentKind, StaffRole, Track
+from portal.core.forms import OneTimeTokenField
 from portal.core.regions import province_choices
 from portal.spares.models import DepositEntryKind
 from portal.stations.states import CityClass, Tier
@@ -172,12 +173,14 @@ class DepositForm(FlaskForm):
     entry_on = DateField(_l("Date"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    form_token = OneTimeTokenField()
 
 
 class ReverseForm(FlaskForm):
     note = StringField(
         _l("Reason for the correction"), validators=[DataRequired(), Length(max=500)]
     )
+    form_token = OneTimeTokenField()
 
 
 class AuthorizeForm(FlaskForm):

@@ -442,6 +442,7 @@ def application_deposit(application_id: int):
         ok, _entry = submit_form(
             form,
             lambda: services.record_application_deposit(_actor(), app_, **_entry_values(form)),
+            once=form,
         )
         if ok:
             flash(_("The deposit entry is recorded."), "success")
@@ -704,6 +705,7 @@ def station_deposit(station_id: int):
         ok, _entry = submit_form(
             form,
             lambda: services.record_station_deposit(_actor(), station, **_entry_values(form)),
+            once=form,
         )
         if ok:
             flash(_("The deposit entry is recorded."), "success")
@@ -719,10 +721,15 @@ def reverse_deposit(entry_id: int):
         abort(404)
     form = forms.ReverseForm()
     if not form.validate_on_submit():
-        flash(_("Give the reason for the correction."), "danger")
+        flash(
+            form.form_token.errors[0]
+            if form.form_token.errors
+            else _("Give the reason for the correction."),
+            "danger",
+        )
     else:
         ok, _reversal = submit_form(
-            None, lambda: services.reverse_deposit(_actor(), entry, form.note.data)
+            None, lambda: services.reverse_deposit(_actor(), entry, form.note.data), once=form
         )
         if ok:
             flash(_("The entry is reversed."), "success")

@@ -756,7 +756,7 @@ def test_deposit_deduction_makes_the_station_non_compliant(make, runner):
     assert services.db.session.get(StationCompliance, station.id).compliant
     account = deposits.account_for_station(station.id)
     deposits.record_entry(
-        None, account, kind="deduction", amount="5000.01", entry_on=dt.date(2026, 11, 1)
+        make.cashier(), account, kind="deduction", amount="5000.01", entry_on=dt.date(2026, 11, 1)
     )
     checked, changed, failing = services.check_all_stations(SYSTEM)
     assert changed >= 1
@@ -806,12 +806,16 @@ def test_ledger_balance_is_the_sum_and_entries_are_never_edited(make, db):
         deposits.record_entry(
             finance, account, kind="paid", amount="0", entry_on=dt.date(2026, 3, 1)
         )
-    reversal = deposits.reverse_entry(finance, paid, "typed the wrong amount", dt.date(2026, 3, 2))
-    assert reversal.amount == Decimal("-5000.00")
-    assert reversal.reverses_id == paid.id
-    assert deposits.balance(account) == Decimal("-120.50")
+    with pytest.raises(DomainError, match="below zero"):
+        # Reversing the payment after a deduction would leave -120.50.
+        deposits.reverse_entry(finance, paid, "typed the wrong amount", dt.date(2026, 3, 2))
+    deduction = deposits.entries(account)[1]
+    reversal = deposits.reverse_entry(finance, deduction, "wrong station", dt.date(2026, 3, 2))
+    assert reversal.amount == Decimal("120.50")
+    assert reversal.reverses_id == deduction.id
+    assert deposits.balance(account) == Decimal("5000.00")
     with pytest.raises(DomainError):
-        deposits.reverse_entry(finance, paid, "twice", dt.date(2026, 3, 2))
+        deposits.reverse_entry(finance, deduction, "twice", dt.date(2026, 3, 2))
     paid.amount = Decimal("1")
     with pytest.raises(RuntimeError):
         db.session.flush()
@@ -821,10 +825,13 @@ def test_ledger_balance_is_the_sum_and_entries_are_never_edited(make, db):
 def test_ledger_amounts_round_trip_exactly(make, db):
     station = make.station()
     account = deposits.account_for_station(station.id, create=True)
-    deposits.record_entry(None, account, kind="paid", amount="0.105", entry_on=dt.date(2026, 1, 1))
+    for amount in ("0.10", "9999999999.99"):
+        deposits.record_entry(
+            make.cashier(), account, kind="paid", amount=amount, entry_on=dt.date(2026, 1, 1)
+        )
     db.session.expire_all()
-    entry = db.session.execute(select(DepositEntry)).scalars().all()[-1]
-    assert entry.amount == Decimal("0.11")
+    stored = [e.amount for e in db.session.execute(select(DepositEntry)).scalars().all()[-2:]]
+    assert stored == [Decimal("0.10"), Decimal("9999999999.99")]
 
 
 # --- station life ---------------------------------------------------------------------------
@@ -844,7 +851,7 @@ def test_station_life_moves_are_audited(make):
         services.revoke(hq, station, "")
     make.deposit(station, amount="5000")
     deposits.record_entry(
-        None,
+        make.cashier(),
         deposits.account_for_station(station.id),
         kind="deduction",
         amount="300",

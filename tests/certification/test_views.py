@@ -9,6 +9,7 @@ from portal.certification import services
 from portal.certification.models import Application
 from portal.certification.states import ApplicationStatus
 from portal.core.actors import SYSTEM
+from portal.core.forms import issue_form_token
 
 
 def _sign_in(client, username, password="secret-pass-1"):  # noqa: S107
@@ -290,16 +291,31 @@ def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
     login_as("finance")
     client.post(
         f"{base}/deposit",
-        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-01", "reference": "B1"},
+        data={
+            "kind": "paid",
+            "amount": "5000",
+            "entry_on": "2026-11-01",
+            "reference": "B1",
+            "form_token": issue_form_token(),
+        },
     )
     account = deposits.account_for_station(station.id)
     assert deposits.balance(account) == 5000
     entry = deposits.entries(account)[0]
-    client.post(f"/certification/deposits/{entry.id}/reverse", data={"note": "录错"})
+    client.post(
+        f"/certification/deposits/{entry.id}/reverse",
+        data={"note": "录错", "form_token": issue_form_token()},
+    )
     assert deposits.balance(account) == 0
     client.post(
         f"{base}/deposit",
-        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-02", "reference": "B2"},
+        data={
+            "kind": "paid",
+            "amount": "5000",
+            "entry_on": "2026-11-02",
+            "reference": "B2",
+            "form_token": issue_form_token(),
+        },
     )
     client.post("/logout")
 
