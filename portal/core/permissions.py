@@ -44,6 +44,11 @@ class Permission(enum.Enum):
     VIEW_REPORTS = "view_reports"
     MANAGE_CATALOGUES = "manage_catalogues"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # spare parts and stock
+    VIEW_STOCK = "view_stock"
+    MANAGE_PARTS = "manage_parts"
+    HANDLE_STATION_STOCK = "handle_station_stock"
+    RECORD_STOCK_COUNTS = "record_stock_counts"
 
 
 P = Permission
@@ -51,7 +56,14 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Reports are submitted, and API tokens held, only by a station's own users; only
     # candidates apply.
-    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.APPLY, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
+    Role.ADMIN: frozenset(P)
+    - {
+        P.VIEW_OWN_STATION,
+        P.APPLY,
+        P.SUBMIT_REPORTS,
+        P.MANAGE_API_TOKENS,
+        P.HANDLE_STATION_STOCK,
+    },
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -66,10 +78,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
             P.MANAGE_CATALOGUES,
+            P.VIEW_STOCK,
+            P.MANAGE_PARTS,
         }
     ),
     Role.AUDITOR: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD, P.VIEW_REPORTS}
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_ALL_STATIONS,
+            P.CHANGE_OWN_PASSWORD,
+            P.VIEW_REPORTS,
+            P.VIEW_STOCK,
+            P.RECORD_STOCK_COUNTS,
+        }
     ),
     Role.FINANCE: frozenset(
         {
@@ -80,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_DEPOSITS,
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
+            P.VIEW_STOCK,
         }
     ),
     Role.STATION: frozenset(
@@ -92,6 +114,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUBMIT_REPORTS,
             P.VIEW_REPORTS,
             P.MANAGE_API_TOKENS,
+            P.VIEW_STOCK,
+            P.HANDLE_STATION_STOCK,
         }
     ),
 }

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -200,6 +201,8 @@ class RepairRecord(db.Model):
     return_visit_on: Mapped[dt.date | None] = mapped_column(Date)
     return_visit_outcome: Mapped[str] = mapped_column(String(200), default="")
     source: Mapped[RecordSource] = mapped_column(_enum(RecordSource), default=RecordSource.FORM)
+    # Set by the spares module: a part used that the station did not hold (settlement rule 6).
+    part_not_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=now_utc, onupdate=now_utc

@@ -41,6 +41,7 @@ from portal.reports.states import (
     UploadOutcome,
 )
 from portal.settlement.models import month_is_locked_for_reports
+from portal.spares import stock
 from portal.stations.models import Station
 from portal.stations.states import StationStatus, Tier
 
@@ -533,6 +534,7 @@ def import_records(
                 "was imported. Send the records again to see which."
             )
         ) from exc
+    stock.apply_record_parts(actor, report.station_id, ids)
     db.session.expire(report, ["records"])
     audit.record(
         "daily_report.records_imported",
@@ -636,12 +638,14 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     if problems:
         raise RecordsRejected(_l("The record was not saved."), problems)
     before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
+    old_parts = [(p.part_no, p.quantity, p.faulty_serial) for p in record.parts]
     values = dict(result.values)
     parts = values.pop("parts", [])
     for key, value in values.items():
         setattr(record, key, value)
     record.parts = [PartUsed(part_no=no, quantity=qty, faulty_serial=s) for no, qty, s in parts]
     db.session.flush()
+    stock.apply_record_parts(actor, report.station_id, [record.id], previous={record.id: old_parts})
     audit.record(
         "repair_record.updated",
         record,
@@ -668,6 +672,7 @@ def delete_record(actor, record: RepairRecord) -> None:
     check_station_user(actor, report.station_id)
     check_editable(report)
     before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
+    stock.apply_record_parts(actor, report.station_id, [record.id], removing=True)
     audit.record("repair_record.deleted", record, actor=actor, before=before)
     db.session.delete(record)  # its parts go with it (cascade)
     db.session.flush()
