@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.core import audit
 from portal.core import excel as xl
 from portal.core.errors import DomainError
+from portal.core.permissions import Permission
 from portal.extensions import db
 from portal.spares import catalogue, rules, stock
 from portal.spares.locks import lock_station
@@ -298,7 +299,7 @@ def _standby(value) -> bool | None:
 
 def import_parts(actor, filename: str, data: bytes) -> ImportResult:
     """Create or update catalogue parts from a workbook: all rows, or none."""
-    catalogue.require(actor, catalogue.Permission.MANAGE_PARTS, _l("You may not import parts."))
+    catalogue.require(actor, Permission.MANAGE_PARTS, _l("You may not import parts."))
     rows = read_rows(data, PARTS_SHEET, PART_COLUMNS, MAX_PART_ROWS)
     models = catalogue.device_model_codes()
     problems = []
@@ -352,20 +353,12 @@ def import_opening_stock(actor, filename: str, data: bytes) -> ImportResult:
 
     Not limited by the coverage cap (SPEC 7); a station's opening stock is imported once.
     """
-    catalogue.require(
-        actor, catalogue.Permission.MANAGE_PARTS, _l("You may not import opening stock.")
-    )
+    catalogue.require(actor, Permission.MANAGE_PARTS, _l("You may not import opening stock."))
     rows = read_rows(data, OPENING_SHEET, OPENING_COLUMNS, MAX_OPENING_ROWS)
-    stations = {
-        code: sid
-        for code, sid in db.session.execute(
-            select(Station.code, Station.id).where(
-                Station.code.in_(
-                    {str(r.get("station_code") or "").strip().upper() for _n, r in rows}
-                )
-            )
-        ).all()
-    }
+    codes = {str(r.get("station_code") or "").strip().upper() for _n, r in rows}
+    stations = dict(
+        db.session.execute(select(Station.code, Station.id).where(Station.code.in_(codes))).all()
+    )
     parts = catalogue.part_ids_by_number(
         rules.normalize_part_no(r.get("part_no")) for _n, r in rows
     )
