@@ -70,8 +70,10 @@ def backup(target):
 def init_commands(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.certification.cli import certification_cli
+    from portal.spares.cli import spares_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
+    app.cli.add_command(spares_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
