@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, insert, select, update
 from portal.core import audit
 from portal.core.db import now_utc
 from portal.core.errors import DomainError
+from portal.core.i18n import money
 from portal.core.permissions import Permission
 from portal.core.scoping import scope_to_user
 from portal.extensions import db
@@ -190,6 +191,30 @@ def coverage(station_id: int, on: dt.date | None = None) -> rules.Coverage:
         good_value=rules.stock_value(good, values),
         in_transit_value=rules.stock_value(coming, values),
     )
+
+
+def check_deposit_covers_stock(station_id: int) -> None:
+    """Refuse a lowered deposit that no longer covers the station's stock.
+
+    Called after a deduction, refund or reversal is appended, under the station's lock, in the
+    same transaction: the refusal rolls the entry back, so a deduction and a shipment at the
+    same moment cannot together pass the limit.
+    """
+    state = coverage(station_id)
+    if state.over:
+        raise DomainError(
+            _l(
+                "Not recorded: the deposit would be %(balance)s, covering %(limit)s of stock "
+                "(coverage factor %(factor)s), but the station holds %(good)s of good stock and "
+                "%(coming)s is on its way. Recover stock first.",
+                balance=money(state.balance),
+                limit=money(state.limit),
+                factor=state.factor.normalize(),
+                good=money(state.good_value),
+                coming=money(state.in_transit_value),
+            ),
+            field="amount",
+        )
 
 
 @dataclass

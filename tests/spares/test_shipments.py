@@ -193,3 +193,21 @@ def test_a_station_sees_only_its_own_sent_shipments(spares, make, db):
     assert mine in seen
     assert draft not in seen
     assert theirs not in seen
+
+
+def test_a_deduction_that_would_uncover_the_stock_is_refused(spares, make, db, today):
+    from portal.certification import services as cert_services
+
+    station = spares.station(deposit="5000")
+    lcd = spares.part("LCD-P30", value="1000.00")
+    spares.give(station, lcd, good=3)
+    finance = make.user(role="finance")
+    with pytest.raises(DomainError) as info, db.session.begin_nested():
+        cert_services.record_station_deposit(
+            finance, station, kind="deduction", amount="2500", entry_on=today
+        )
+    assert "3,000.00" in str(info.value.message)
+    cert_services.record_station_deposit(
+        finance, station, kind="deduction", amount="2000", entry_on=today
+    )
+    assert stock.coverage(station.id).room == Decimal("0.00")
