@@ -194,7 +194,6 @@ def ship(actor, batch: ReturnBatch, carrier_ref: str = "") -> ReturnBatch:
                 batch.id,
                 line.id,
                 line.faulty_serial,
-                "shipped to HQ",
             )
             for line in batch.lines
         ],
@@ -232,7 +231,7 @@ def confirm(actor, batch: ReturnBatch, outcomes: dict[int, tuple[str, str]]) -> 
                     batch.id,
                     line.id,
                     line.faulty_serial,
-                    f"not returned: {outcome.value}",
+                    line.outcome_note[:200],
                 )
             )
     stock.append_movements(actor, batch.station_id, moves)

@@ -301,7 +301,7 @@ def resolve(actor, shipment: Shipment, decisions: dict[int, tuple[str, str]]) ->
                     MovementSource.SHIPMENT,
                     shipment.id,
                     line.id,
-                    note=note or "difference resolved: sent quantity stands",
+                    note=note[:200],
                 )
             )
         line.resolution = resolution

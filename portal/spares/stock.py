@@ -438,7 +438,7 @@ def apply_record_parts(
         for part_id, serial, delta in plan.moves:
             taking = delta > 0
             when = completed if taking else None
-            note = "" if taking else "put back"
+            note = ""
             moves += [
                 Move(part_id, GOOD, -delta, MovementSource.REPAIR, rid, None, serial, note, when),
                 Move(
