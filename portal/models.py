@@ -28,6 +28,7 @@ from portal.reports.models import (  # noqa: F401
     ReportSetting,
     UploadBatch,
 )
+from portal.settlement.adjustments import Adjustment  # noqa: F401
 from portal.settlement.models import Settlement  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.spares.stock_models import (  # noqa: F401

@@ -44,6 +44,8 @@ class Permission(enum.Enum):
     VIEW_REPORTS = "view_reports"
     MANAGE_CATALOGUES = "manage_catalogues"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # rewards and penalties (settlement)
+    RECORD_ADJUSTMENTS = "record_adjustments"
     # spare parts and stock
     VIEW_STOCK = "view_stock"
     MANAGE_PARTS = "manage_parts"
@@ -78,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
             P.MANAGE_CATALOGUES,
+            P.RECORD_ADJUSTMENTS,
             P.VIEW_STOCK,
             P.MANAGE_PARTS,
         }

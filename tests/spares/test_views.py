@@ -318,3 +318,27 @@ def test_pages_in_chinese(client, login_as, spares, db):
         f"/spares/stations/{station.id}", headers={"Accept-Language": "zh-CN"}
     ).get_data(as_text=True)
     assert "备件" in html
+
+
+def test_spares_pages_have_no_inline_style_or_script(client, login_as, spares, db):
+    import re
+
+    station = spares.station()
+    lcd = spares.part("LCD-P30", value="10.00")
+    spares.give(station, lcd, good=1, defective=1)
+    shipment = spares.shipment(station, [(lcd, 1)])
+    db.session.commit()
+    login_as("admin")
+    for url in (
+        "/spares/",
+        f"/spares/stations/{station.id}",
+        f"/spares/stations/{station.id}/count",
+        f"/spares/shipments/{shipment.id}",
+        "/spares/movements",
+        "/spares/parts",
+        "/spares/settings",
+    ):
+        html = client.get(url).get_data(as_text=True)
+        assert not re.search(r"\sstyle=", html), url
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag, (url, tag)
