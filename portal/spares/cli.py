@@ -75,6 +75,21 @@ def import_parts(path, username):
     _import("parts", path, username)
 
 
+@spares_cli.command("charge-unreturned")
+@click.option("--user", "username", help="act as this user (default: the system)")
+def charge_unreturned(username):
+    """Charge defective parts held past the return period (daily, from cron); once each."""
+    from portal.spares import stock
+
+    actor = _actor(username)
+    total = 0
+    for station_id in stock.stations_holding_defective():
+        charged = stock.charge_unreturned(actor, station_id)
+        db.session.commit()
+        total += len(charged)
+    click.echo(f"{total} deductions recorded for unreturned defective parts")
+
+
 @spares_cli.command("reconcile")
 def reconcile():
     """Prove that on-hand stock and deposit balances equal the sums of their ledgers."""

@@ -555,6 +555,103 @@ def record_count(actor, station, counted: dict[tuple[int, StockCondition], int],
     return count
 
 
+# --- unreturned defective parts -------------------------------------------------------------
+
+
+def charge_unreturned(actor, station_id: int, now: dt.datetime | None = None) -> list:
+    """Charge the station for defective parts held longer than the return period, once.
+
+    Each overdue part becomes a deduction at its unit value in the settlement's adjustments
+    and leaves the station's defective stock (a deduction movement), so a second run finds
+    nothing more to charge. Runs under the station's lock.
+    """
+    from portal.core.i18n import local_tz
+    from portal.settlement.adjustments import UNRETURNED_DEFECTIVE, record_adjustment
+
+    now = now or now_utc()
+    today = now.astimezone(local_tz()).date()
+    days = catalogue.settings_in_force(today).return_days
+    cutoff = now - dt.timedelta(days=days)
+    lock_station(station_id)
+    _good, defective = on_hand(station_id)
+    held = {pid: q for pid, q in defective.items() if q > 0}
+    if not held:
+        return []
+    recent = dict(
+        db.session.execute(
+            select(StockMovement.part_id, func.sum(StockMovement.quantity))
+            .where(
+                StockMovement.station_id == station_id,
+                StockMovement.condition == DEFECTIVE,
+                StockMovement.quantity > 0,
+                StockMovement.source_type != MovementSource.RETURN,
+                StockMovement.moved_at >= cutoff,
+                StockMovement.part_id.in_(held),
+            )
+            .group_by(StockMovement.part_id)
+        ).all()
+    )
+    earlier = dict(
+        db.session.execute(
+            select(StockMovement.part_id, func.count())
+            .where(
+                StockMovement.station_id == station_id,
+                StockMovement.source_type == MovementSource.DEDUCTION,
+            )
+            .group_by(StockMovement.part_id)
+        ).all()
+    )
+    parts = {p.id: p for p in db.session.execute(select(Part).where(Part.id.in_(held))).scalars()}
+    charged = []
+    for part_id, quantity in sorted(held.items()):
+        overdue = rules.overdue_quantity(quantity, int(recent.get(part_id) or 0))
+        if overdue <= 0:
+            continue
+        part = parts[part_id]
+        amount = rules.money(part.unit_value * overdue)
+        number = int(earlier.get(part_id) or 0) + 1
+        if amount > 0:
+            adjustment = record_adjustment(
+                actor,
+                station_id=station_id,
+                on=today,
+                rule_code=UNRETURNED_DEFECTIVE,
+                source_type="unreturned_defective",
+                source_id=f"{station_id}/{part_id}/{number}",
+                amount=-amount,
+                reason=f"{part.part_no} × {overdue} ({days} d)",
+            )
+            source_id = adjustment.id
+        else:
+            adjustment, source_id = None, 0  # a part of no value is written off, not charged
+        append_movements(
+            actor,
+            station_id,
+            [Move(part_id, DEFECTIVE, -overdue, MovementSource.DEDUCTION, source_id)],
+        )
+        audit.record(
+            "stock.unreturned_charged",
+            actor=actor,
+            object_type="Station",
+            object_id=station_id,
+            station_id=station_id,
+            after={"part_no": part.part_no, "quantity": overdue, "amount": -amount, "days": days},
+        )
+        charged.append(adjustment)
+    return [a for a in charged if a is not None]
+
+
+def stations_holding_defective() -> list[int]:
+    return list(
+        db.session.execute(
+            select(StockOnHand.station_id)
+            .where(StockOnHand.condition == DEFECTIVE, StockOnHand.quantity > 0)
+            .distinct()
+            .order_by(StockOnHand.station_id)
+        ).scalars()
+    )
+
+
 # --- reconciliation ----------------------------------------------------------------------
 
 

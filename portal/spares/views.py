@@ -13,11 +13,13 @@ from sqlalchemy import select
 from portal.core.db import MAX_ID
 from portal.core.errors import DomainError
 from portal.core.forms import submit
+from portal.core.i18n import money
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, can, require, sees_all_stations
 from portal.core.regions import province_choices
 from portal.core.scoping import get_scoped_or_404
 from portal.extensions import db
+from portal.settlement.adjustments import Adjustment
 from portal.spares import bp, catalogue, excel, forms, returns, rules, shipments, stock
 from portal.spares.states import (
     NOT_RETURNED,
@@ -131,8 +133,17 @@ def source_refs(movements) -> dict:
             f"SC-{cid:06d}",
             url_for("spares.count_detail", count_id=cid),
         )
-    for did in by_type.get(MovementSource.DEDUCTION, ()):
-        refs[(MovementSource.DEDUCTION, did)] = ("", None)
+    deduction_ids = sorted(by_type.get(MovementSource.DEDUCTION, ()))
+    adjustments = {
+        a.id: a
+        for a in db.session.execute(
+            select(Adjustment).where(Adjustment.id.in_(deduction_ids))
+        ).scalars()
+    }
+    for did in deduction_ids:
+        adjustment = adjustments.get(did)
+        label = f"{adjustment.month:%Y-%m} {money(adjustment.amount)}" if adjustment else ""
+        refs[(MovementSource.DEDUCTION, did)] = (label, None)
     return refs
 
 
