@@ -19,9 +19,17 @@ def demo_steps():
     from portal.auth import demo as auth_demo
     from portal.certification import demo as certification_demo
     from portal.reports import demo as reports_demo
+    from portal.spares import demo as spares_demo
     from portal.stations import demo as stations_demo
 
-    return [stations_demo.load, auth_demo.load, certification_demo.load, reports_demo.load]
+    return [
+        stations_demo.load,
+        auth_demo.load,
+        certification_demo.load,
+        spares_demo.load,  # parts and opening stock before the reports consume them
+        reports_demo.load,
+        spares_demo.load_flows,
+    ]
 
 
 @click.command("demo-data")

@@ -39,7 +39,7 @@ def _report_rejection(error) -> None:
         )
 
 
-def _import(kind: str, path: str, username: str | None) -> None:
+def _import(kind: str, path: str, username: str | None, as_of=None) -> None:
     from portal.spares import excel
 
     data = Path(path).read_bytes()
@@ -49,7 +49,7 @@ def _import(kind: str, path: str, username: str | None) -> None:
             result = excel.import_parts(actor, Path(path).name, data)
             message = f"{result.rows} rows: {result.created} new parts, {result.changed} changed"
         else:
-            result = excel.import_opening_stock(actor, Path(path).name, data)
+            result = excel.import_opening_stock(actor, Path(path).name, data, as_of)
             message = f"{result.rows} rows imported for {result.stations} stations"
         db.session.commit()
     except DomainError as error:
@@ -62,9 +62,14 @@ def _import(kind: str, path: str, username: str | None) -> None:
 @spares_cli.command("import-stock")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--user", "username", help="act as this user (default: the system)")
-def import_stock(path, username):
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the day the stock was held (default today); the return period counts from it",
+)
+def import_stock(path, username, as_of):
     """Import stations' opening good and defective stock from an xlsx (all or nothing)."""
-    _import("stock", path, username)
+    _import("stock", path, username, as_of.date() if as_of else None)
 
 
 @spares_cli.command("import-parts")

@@ -6,6 +6,7 @@ imported and every bad row is listed with its column, value and reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass
@@ -348,11 +349,22 @@ def import_parts(actor, filename: str, data: bytes) -> ImportResult:
 # --- opening stock -----------------------------------------------------------------------
 
 
-def import_opening_stock(actor, filename: str, data: bytes) -> ImportResult:
+def import_opening_stock(
+    actor, filename: str, data: bytes, as_of: dt.date | None = None
+) -> ImportResult:
     """Each station's opening good and defective stock, as ledger movements: all or nothing.
 
     Not limited by the coverage cap (SPEC 7); a station's opening stock is imported once.
+    as_of (today or earlier) is the day the stock was held: the return period of the
+    defective parts counts from it.
     """
+    from portal.core.i18n import local_tz
+
+    moved_at = None
+    if as_of is not None:
+        if as_of > catalogue.local_today():
+            raise DomainError(_l("The opening date cannot be in the future."), field="as_of")
+        moved_at = dt.datetime.combine(as_of, dt.time(0), tzinfo=local_tz())
     catalogue.require(actor, Permission.MANAGE_PARTS, _l("You may not import opening stock."))
     rows = read_rows(data, OPENING_SHEET, OPENING_COLUMNS, MAX_OPENING_ROWS)
     codes = {str(r.get("station_code") or "").strip().upper() for _n, r in rows}
@@ -446,7 +458,12 @@ def import_opening_stock(actor, filename: str, data: bytes) -> ImportResult:
                         if quantity:
                             moves.append(
                                 stock.Move(
-                                    part_id, condition, quantity, MovementSource.OPENING, entry.id
+                                    part_id,
+                                    condition,
+                                    quantity,
+                                    MovementSource.OPENING,
+                                    entry.id,
+                                    moved_at=moved_at,
                                 )
                             )
                 stock.append_movements(actor, station_id, moves)

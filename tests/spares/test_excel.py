@@ -175,3 +175,16 @@ def test_templates_open_and_carry_the_catalogue(spares, db):
     assert rows[1][:4] == ("LCD-P30", "备件 LCD-P30", None, "320.50")
     book = openpyxl.load_workbook(io.BytesIO(excel.opening_template()))
     assert list(book[excel.OPENING_SHEET].values)[0][0] == "站点代码 / Station code"
+
+
+def test_opening_stock_as_of_a_past_day_starts_the_return_period_then(spares, db, today):
+    import datetime as dt
+
+    station = spares.station()
+    lcd = spares.part("LCD-P30", value="10.00")
+    data = opening_file([(station.code, "LCD-P30", 0, 1)])
+    with pytest.raises(DomainError):
+        excel.import_opening_stock(spares.hq, "o.xlsx", data, as_of=today + dt.timedelta(days=1))
+    excel.import_opening_stock(spares.hq, "o.xlsx", data, as_of=today - dt.timedelta(days=40))
+    assert len(stock.charge_unreturned(spares.hq, station.id)) == 1
+    assert spares.held(station, lcd) == (0, 0)
