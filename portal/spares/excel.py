@@ -349,6 +349,11 @@ def import_parts(actor, filename: str, data: bytes) -> ImportResult:
 # --- opening stock -----------------------------------------------------------------------
 
 
+def _code(value) -> str:
+    """A station code as stored (control characters, which no code has, removed)."""
+    return rules.CONTROL_CHARS.sub("", str(value or "")).strip().upper()[:20]
+
+
 def import_opening_stock(
     actor, filename: str, data: bytes, as_of: dt.date | None = None
 ) -> ImportResult:
@@ -367,7 +372,7 @@ def import_opening_stock(
         moved_at = dt.datetime.combine(as_of, dt.time(0), tzinfo=local_tz())
     catalogue.require(actor, Permission.MANAGE_PARTS, _l("You may not import opening stock."))
     rows = read_rows(data, OPENING_SHEET, OPENING_COLUMNS, MAX_OPENING_ROWS)
-    codes = {str(r.get("station_code") or "").strip().upper() for _n, r in rows}
+    codes = {_code(r.get("station_code")) for _n, r in rows}
     stations = dict(
         db.session.execute(select(Station.code, Station.id).where(Station.code.in_(codes))).all()
     )
@@ -383,7 +388,7 @@ def import_opening_stock(
     seen: dict[tuple[int, int], int] = {}
     plan: dict[int, list[tuple[int, int, int]]] = {}
     for number, raw in rows:
-        code = str(raw.get("station_code") or "").strip().upper()
+        code = _code(raw.get("station_code"))
         station_id = stations.get(code)
         ok = True
         if station_id is None:

@@ -599,7 +599,7 @@ def shipment_new():
         if chosen is not None:
             form.station_code.data = chosen.code
     if form.validate_on_submit():
-        code = (form.station_code.data or "").strip().upper()
+        code = rules.CONTROL_CHARS.sub("", form.station_code.data or "").strip().upper()
         target = db.session.execute(
             select(Station).where(Station.code == code)
         ).scalar_one_or_none()

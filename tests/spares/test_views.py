@@ -342,3 +342,31 @@ def test_spares_pages_have_no_inline_style_or_script(client, login_as, spares, d
         assert not re.search(r"\sstyle=", html), url
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag, (url, tag)
+
+
+def test_hostile_input_gets_no_server_error(client, login_as, spares, db):
+    station = spares.station()
+    spares.part("LCD-P30")
+    login_as("hq")
+    nul = "A\x00B"
+    for url in (
+        f"/spares/?q={nul}&after={'x' * 500}&province={nul}",
+        f"/spares/movements?station_id=99999999999999&part_no={nul}&source={nul}",
+        f"/spares/parts?q={nul}&model={nul}&active={nul}",
+        f"/spares/shipments?status={nul}&after=-1",
+        f"/spares/stations/{station.id}/count?add_part={nul}",
+    ):
+        assert client.get(url).status_code < 500, url
+    response = client.post("/spares/shipments/new", data={"station_code": nul, "note": nul})
+    assert response.status_code == 422
+    data = opening_file([("XX" * 300, "-", "1e999", "9" * 40)])
+    response = client.post(
+        "/spares/opening-stock",
+        data={"file": (io.BytesIO(data), "o\x00.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    response = client.post(
+        "/spares/parts/new", data={"part_no": nul, "name": nul, "unit_value": "9" * 30}
+    )
+    assert response.status_code == 422
