@@ -48,7 +48,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, main, reports, spares, stations
+    from portal import api, audit, auth, certification, inspections, main, reports, spares, stations
 
     for blueprint in (
         main.bp,
@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
         audit.bp,
         certification.bp,
         reports.bp,
+        inspections.bp,
         spares.bp,
     ):
         app.register_blueprint(blueprint)

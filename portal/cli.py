@@ -18,6 +18,7 @@ def demo_steps():
     """Each module's demo loader, in dependency order."""
     from portal.auth import demo as auth_demo
     from portal.certification import demo as certification_demo
+    from portal.inspections import demo as inspections_demo
     from portal.reports import demo as reports_demo
     from portal.spares import demo as spares_demo
     from portal.stations import demo as stations_demo
@@ -28,6 +29,7 @@ def demo_steps():
         certification_demo.load,
         spares_demo.load,  # parts and opening stock before the reports consume them
         reports_demo.load,
+        inspections_demo.load,
         spares_demo.load_flows,
     ]
 
@@ -78,10 +80,12 @@ def backup(target):
 def init_commands(app: Flask) -> None:
     from portal.auth.cli import users_cli
     from portal.certification.cli import certification_cli
+    from portal.inspections.cli import inspections_cli
     from portal.spares.cli import spares_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
+    app.cli.add_command(inspections_cli)
     app.cli.add_command(spares_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)

@@ -80,6 +80,7 @@ class Config:
     # Attachments and uploads; UPLOAD_FOLDER defaults to instance/uploads (see build_config).
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or None
     ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
+    INSPECTION_PHOTO_MAX_MB = int(os.environ.get("INSPECTION_PHOTO_MAX_MB", "15"))
     SIGNUP_LIMIT = os.environ.get("SIGNUP_LIMIT", "10 per hour")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
 

@@ -17,6 +17,21 @@ from portal.certification.models import (  # noqa: F401
     TierRuleSet,
 )
 from portal.core.audit import AuditEntry  # noqa: F401
+from portal.inspections.models import (  # noqa: F401
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Inspection,
+    InspectionAnswer,
+    InspectionFile,
+    InspectionSetting,
+    InspectionStockLine,
+    Rectification,
+    RectificationReminder,
+    RectificationResponse,
+    StationInspectionSummary,
+)
 from portal.reports.models import (  # noqa: F401
     DailyReport,
     DeviceModel,

@@ -44,6 +44,13 @@ class Permission(enum.Enum):
     VIEW_REPORTS = "view_reports"
     MANAGE_CATALOGUES = "manage_catalogues"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # inspections and rectifications
+    VIEW_INSPECTIONS = "view_inspections"
+    PLAN_INSPECTIONS = "plan_inspections"
+    CONDUCT_INSPECTIONS = "conduct_inspections"
+    MANAGE_CHECKLISTS = "manage_checklists"
+    REVIEW_RECTIFICATIONS = "review_rectifications"
+    ANSWER_RECTIFICATIONS = "answer_rectifications"
     # rewards and penalties (settlement)
     RECORD_ADJUSTMENTS = "record_adjustments"
     # spare parts and stock
@@ -58,12 +65,15 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Reports are submitted, and API tokens held, only by a station's own users; only
     # candidates apply.
+    # Inspections are filled in by their auditor; rectifications answered by the station.
     Role.ADMIN: frozenset(P)
     - {
         P.VIEW_OWN_STATION,
         P.APPLY,
         P.SUBMIT_REPORTS,
         P.MANAGE_API_TOKENS,
+        P.CONDUCT_INSPECTIONS,
+        P.ANSWER_RECTIFICATIONS,
         P.HANDLE_STATION_STOCK,
     },
     Role.HQ: frozenset(
@@ -81,6 +91,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_REPORTS,
             P.MANAGE_CATALOGUES,
             P.RECORD_ADJUSTMENTS,
+            P.VIEW_INSPECTIONS,
+            P.PLAN_INSPECTIONS,
+            P.MANAGE_CHECKLISTS,
             P.VIEW_STOCK,
             P.MANAGE_PARTS,
         }
@@ -91,6 +104,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_ALL_STATIONS,
             P.CHANGE_OWN_PASSWORD,
             P.VIEW_REPORTS,
+            P.VIEW_INSPECTIONS,
+            P.PLAN_INSPECTIONS,
+            P.CONDUCT_INSPECTIONS,
+            P.REVIEW_RECTIFICATIONS,
             P.VIEW_STOCK,
             P.RECORD_STOCK_COUNTS,
         }
@@ -117,6 +134,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUBMIT_REPORTS,
             P.VIEW_REPORTS,
             P.MANAGE_API_TOKENS,
+            P.VIEW_INSPECTIONS,
+            P.ANSWER_RECTIFICATIONS,
             P.VIEW_STOCK,
             P.HANDLE_STATION_STOCK,
         }

@@ -170,3 +170,13 @@ def test_stock_value_is_exact_at_network_size(spares, db):
     part = spares.part(value="0.10")
     spares.give(station, part, good=3)
     assert stock.station_totals([station.id])[station.id].good_value == Decimal("0.30")
+
+
+def test_an_inspection_reads_the_expected_quantity_from_the_ledger(spares, db):
+    from portal.inspections.services import expected_quantity
+
+    station = spares.station()
+    lcd = spares.part("LCD-P30")
+    spares.give(station, lcd, good=4, defective=1)
+    assert expected_quantity(station.id, "LCD-P30") == 4
+    assert expected_quantity(station.id, "NOPE") is None

@@ -22,8 +22,8 @@ from portal.certification.states import (
 )
 from portal.core import audit
 from portal.core.db import now_utc
-from portal.core.errors import DomainError
-from portal.core.permissions import Permission
+from portal.core.errors import DomainError, PermissionDenied
+from portal.core.permissions import Permission, can
 from portal.extensions import db
 from portal.spares import services as deposits
 from portal.stations.states import Tier
@@ -150,6 +150,45 @@ def save_screening(
         application,
         actor=actor,
         after={"ratings": clean, "total": sheet.total, "visited_on": visited_on},
+    )
+    return sheet
+
+
+def record_site_visit(
+    actor, application: Application, *, rating: Decimal, visited_on: dt.date, reference: str
+) -> ScreeningSheet | None:
+    """A submitted site-visit inspection rates the site criterion of the screening sheet.
+
+    Called by the inspections module when the visit's auditor submits it; an application that
+    has left screening meanwhile keeps its sheet as it is (None is returned).
+    """
+    if not (
+        can(actor, Permission.CONDUCT_INSPECTIONS) or can(actor, Permission.REVIEW_APPLICATIONS)
+    ):
+        raise PermissionDenied(_l("You may not rate the site of an application."))
+    if not APPLICATION_FLOW.can(application.status, "screen"):
+        return None
+    sheet = application.screening
+    if sheet is None:
+        sheet = ScreeningSheet(application=application, weight_set=weights_in_force())
+        db.session.add(sheet)
+    rating = max(Decimal(0), min(Decimal(100), Decimal(rating)))
+    ratings = dict(sheet.ratings or {})
+    ratings["site"] = str(rating)
+    sheet.ratings = ratings
+    sheet.total = rules.weighted_total(
+        sheet.weight_set.weights, {k: Decimal(v) for k, v in ratings.items()}
+    )
+    sheet.visited_on = visited_on
+    line = f"{visited_on.isoformat()} {reference}: {rating} %"
+    sheet.visit_notes = f"{sheet.visit_notes}\n{line}".strip() if sheet.visit_notes else line
+    sheet.updated_at = now_utc()
+    db.session.flush()
+    audit.record(
+        "application.site_visit_rated",
+        application,
+        actor=actor,
+        after={"site": rating, "total": sheet.total, "visited_on": visited_on, "by": reference},
     )
     return sheet
 
