@@ -27,7 +27,7 @@ TABLES = "stations, users, audit_entries, spare_parts, stock_imports, device_mod
 @pytest.fixture
 def committed(app):
     """A request context whose data is committed (threads must see it); emptied afterwards."""
-    ctx = app.test_request_context()
+    ctx = app.test_request_context(headers={"Accept-Language": "en"})
     ctx.push()
     try:
         yield Spares(Factories(db), db)
@@ -46,7 +46,7 @@ def run_at_once(app, actions) -> tuple[list, list]:
     lock = threading.Lock()
 
     def worker(action):
-        with app.test_request_context():
+        with app.test_request_context(headers={"Accept-Language": "en"}):
             try:
                 prepared = action("prepare")
                 barrier.wait(timeout=20)
