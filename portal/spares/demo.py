@@ -121,7 +121,10 @@ def _opening_stock(hq) -> None:
     rows = []
     for station in stations:
         half = station.tier == Tier.SERVICE_STATION and station.code != OVER_CAP
-        for part_no, (good, defective) in CENTER_STOCK.items():
+        stock_items = dict(CENTER_STOCK)
+        if station.code == OVER_CAP:
+            stock_items["MB-P40"] = (2, 0)  # boards it rarely uses keep it over its cap
+        for part_no, (good, defective) in stock_items.items():
             if half:
                 good = good // 2
             if good or defective:
