@@ -123,7 +123,7 @@ def _opening_stock(hq) -> None:
         half = station.tier == Tier.SERVICE_STATION and station.code != OVER_CAP
         stock_items = dict(CENTER_STOCK)
         if station.code == OVER_CAP:
-            stock_items["MB-P40"] = (2, 0)  # boards it rarely uses keep it over its cap
+            stock_items["SB-P40"] = (2, 0)  # standby units repairs do not use: over its cap
         for part_no, (good, defective) in stock_items.items():
             if half:
                 good = good // 2
