@@ -201,6 +201,74 @@ def index():
     )
 
 
+@bp.route("/network.xlsx")
+@require(Permission.VIEW_ALL_STATIONS, Permission.VIEW_STOCK)
+def network_export():
+    """Every station's stock value, deposit and coverage, as a workbook."""
+    from portal.core import excel as xl
+    from portal.spares import services as deposits
+
+    stations = list(
+        db.session.execute(
+            select(Station).where(Station.status != StationStatus.REVOKED).order_by(Station.code)
+        ).scalars()
+    )
+    ids = [s.id for s in stations]
+    balances = deposits.station_balances(ids)
+    totals = stock.station_totals(ids)
+    factor = catalogue.settings_in_force().coverage_factor
+
+    def rows():
+        for s in stations:
+            t = totals[s.id]
+            cov = rules.Coverage(balances[s.id], factor, t.good_value, t.in_transit_value)
+            yield (
+                s.code,
+                s.name,
+                str(s.tier.label),
+                t.good_units,
+                t.good_value,
+                t.defective_units,
+                t.defective_value,
+                t.in_transit_value,
+                cov.balance,
+                cov.limit,
+                cov.used,
+                "yes" if cov.over else "",
+            )
+
+    buffer = io.BytesIO()
+    workbook = xl.new_workbook(buffer)
+    xl.write_table(
+        workbook,
+        "Stations",
+        [
+            "站点代码 / Station code",
+            "站点名称 / Station name",
+            "等级 / Tier",
+            "良品数量 / Good units",
+            "良品价值 / Good stock",
+            "坏件数量 / Defective units",
+            "坏件价值 / Defective stock",
+            "在途 / On its way",
+            "保证金 / Deposit",
+            "上限 / Limit",
+            "已用 / Used",
+            "超限 / Over its cap",
+        ],
+        rows(),
+        widths=[14, 28, 14, 10, 14, 10, 14, 14, 14, 14, 14, 10],
+        money_columns=[4, 6, 7, 8, 9, 10],
+    )
+    workbook.close()
+    return send_file(
+        io.BytesIO(buffer.getvalue()),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="spare-parts-by-station.xlsx",
+    )
+
+
 @bp.route("/stations/<int:station_id>")
 @require(Permission.VIEW_STOCK)
 def station(station_id: int):

@@ -8,6 +8,7 @@ COUNTS = {ADMIN, AUDITOR}
 
 ACCESS = {
     "spares.index": {"GET": SEE},
+    "spares.network_export": {"GET": HQ_SIDE},
     "spares.station": {"GET": SEE},
     "spares.movements": {"GET": SEE},
     "spares.movements_export": {"GET": HQ_SIDE},

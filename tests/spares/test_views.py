@@ -370,3 +370,18 @@ def test_hostile_input_gets_no_server_error(client, login_as, spares, db):
         "/spares/parts/new", data={"part_no": nul, "name": nul, "unit_value": "9" * 30}
     )
     assert response.status_code == 422
+
+
+def test_finance_exports_every_station_with_its_coverage(client, login_as, spares, db):
+    import openpyxl
+
+    station = spares.station(deposit="1000")
+    lcd = spares.part("LCD-P30", value="600.00")
+    spares.give(station, lcd, good=2)
+    login_as("finance")
+    response = client.get("/spares/network.xlsx")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data))["Stations"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows[station.code][4] == 1200
+    assert rows[station.code][11] == "yes"
