@@ -49,7 +49,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, inspections, main, reports, stations
+    from portal import api, audit, auth, certification, inspections, main, reports, spares, stations
 
     for blueprint in (
         main.bp,
@@ -60,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
         certification.bp,
         reports.bp,
         inspections.bp,
+        spares.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

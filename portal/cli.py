@@ -22,14 +22,17 @@ def demo_steps():
     from portal.certification import demo as certification_demo
     from portal.inspections import demo as inspections_demo
     from portal.reports import demo as reports_demo
+    from portal.spares import demo as spares_demo
     from portal.stations import demo as stations_demo
 
     return [
         stations_demo.load,
         auth_demo.load,
         certification_demo.load,
+        spares_demo.load,  # parts and opening stock before the reports consume them
         reports_demo.load,
         inspections_demo.load,
+        spares_demo.load_flows,
     ]
 
 
@@ -156,11 +159,13 @@ def init_commands(app: Flask) -> None:
     from portal.certification.cli import certification_cli
     from portal.core.files import files_cli
     from portal.inspections.cli import inspections_cli
+    from portal.spares.cli import spares_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
     app.cli.add_command(files_cli)
     app.cli.add_command(inspections_cli)
+    app.cli.add_command(spares_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
     app.cli.add_command(prune_tokens)

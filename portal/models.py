@@ -48,4 +48,19 @@ from portal.reports.models import (  # noqa: F401
 from portal.settlement.adjustments import Adjustment  # noqa: F401
 from portal.settlement.models import Settlement  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
+from portal.spares.stock_models import (  # noqa: F401
+    OpeningStock,
+    Part,
+    PartFit,
+    ReturnBatch,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+    SparesSetting,
+    StockCount,
+    StockCountLine,
+    StockImport,
+    StockMovement,
+    StockOnHand,
+)
 from portal.stations.models import Station  # noqa: F401

@@ -54,6 +54,11 @@ class Permission(enum.Enum):
     ANSWER_RECTIFICATIONS = "answer_rectifications"
     # rewards and penalties (settlement)
     RECORD_ADJUSTMENTS = "record_adjustments"
+    # spare parts and stock
+    VIEW_STOCK = "view_stock"
+    MANAGE_PARTS = "manage_parts"
+    HANDLE_STATION_STOCK = "handle_station_stock"
+    RECORD_STOCK_COUNTS = "record_stock_counts"
 
 
 P = Permission
@@ -70,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.MANAGE_API_TOKENS,
         P.CONDUCT_INSPECTIONS,
         P.ANSWER_RECTIFICATIONS,
+        P.HANDLE_STATION_STOCK,
     },
     Role.HQ: frozenset(
         {
@@ -89,6 +95,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_INSPECTIONS,
             P.PLAN_INSPECTIONS,
             P.MANAGE_CHECKLISTS,
+            P.VIEW_STOCK,
+            P.MANAGE_PARTS,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -101,6 +109,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PLAN_INSPECTIONS,
             P.CONDUCT_INSPECTIONS,
             P.REVIEW_RECTIFICATIONS,
+            P.VIEW_STOCK,
+            P.RECORD_STOCK_COUNTS,
         }
     ),
     Role.FINANCE: frozenset(
@@ -112,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_DEPOSITS,
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
+            P.VIEW_STOCK,
         }
     ),
     Role.STATION: frozenset(
@@ -126,6 +137,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_API_TOKENS,
             P.VIEW_INSPECTIONS,
             P.ANSWER_RECTIFICATIONS,
+            P.VIEW_STOCK,
+            P.HANDLE_STATION_STOCK,
         }
     ),
 }

@@ -721,7 +721,7 @@ def expected_quantity(station_id: int | None, part_number: str) -> int | None:
         return None
     try:
         part_id = db.session.execute(
-            select(Part.id).where(Part.part_number == part_number)
+            select(Part.id).where(Part.part_no == part_number)
         ).scalar_one_or_none()
         if part_id is None:
             return None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -200,6 +201,8 @@ class RepairRecord(db.Model):
     source: Mapped[RecordSource] = mapped_column(
         enum_type(RecordSource, 20), default=RecordSource.FORM
     )
+    # Set by the spares module: a part used that the station did not hold (settlement rule 6).
+    part_not_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=now_utc, onupdate=now_utc

@@ -47,6 +47,7 @@ from portal.reports.states import (
     UploadOutcome,
 )
 from portal.settlement.models import month_is_locked_for_reports
+from portal.spares import stock
 from portal.stations.models import Station
 from portal.stations.states import StationStatus, Tier
 
@@ -538,6 +539,7 @@ def import_records(
                 "was imported. Send the records again to see which."
             )
         ) from exc
+    stock.apply_record_parts(actor, report.station_id, ids)
     db.session.expire(report, ["records"])
     audit.record(
         "daily_report.records_imported",
@@ -612,12 +614,15 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     if problems:
         raise RecordsRejected(_l("The record was not saved."), problems)
     changes = audit.track(record, parts=_record_parts)
+    old_parts = [(p.part_no, p.quantity, p.faulty_serial) for p in record.parts]
     values = dict(result.values)
     parts = values.pop("parts", [])
     for key, value in values.items():
         setattr(record, key, value)
-    if [(p.part_no, p.quantity, p.faulty_serial) for p in record.parts] != parts:
+    if old_parts != parts:
         record.parts = [PartUsed(part_no=no, quantity=qty, faulty_serial=s) for no, qty, s in parts]
+    db.session.flush()
+    stock.apply_record_parts(actor, report.station_id, [record.id], previous={record.id: old_parts})
     audit.record_changes("repair_record.updated", changes, actor=actor)
     return record
 
@@ -640,6 +645,7 @@ def delete_record(actor, record: RepairRecord) -> None:
     audit.record_deleted(
         "repair_record.deleted", record, actor=actor, extra={"parts": _record_parts}
     )
+    stock.apply_record_parts(actor, report.station_id, [record.id], removing=True)
     db.session.delete(record)  # its parts go with it (cascade)
     db.session.flush()
     db.session.expire(report, ["records"])

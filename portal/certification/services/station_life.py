@@ -22,6 +22,8 @@ from portal.core.errors import DomainError
 from portal.core.permissions import Permission
 from portal.extensions import db
 from portal.spares import services as deposits
+from portal.spares import stock as spares_stock
+from portal.spares.locks import lock_station
 from portal.stations import services as station_services
 from portal.stations.models import Station
 from portal.stations.states import Tier
@@ -56,7 +58,10 @@ def record_station_deposit(actor, station: Station, **entry):
     """Finance records a deposit movement of a station; its compliance is re-checked."""
     _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
     account = deposits.account_for_station(station.id, create=True)
+    lock_station(station.id)
     recorded = deposits.record_entry(actor, account, **entry)
+    if recorded.amount < 0:
+        spares_stock.check_deposit_covers_stock(station.id)
     refresh_station_compliance(station, actor=actor)
     return recorded
 
@@ -64,8 +69,12 @@ def record_station_deposit(actor, station: Station, **entry):
 def reverse_deposit(actor, entry, reason: str):
     """Correct a deposit entry with a reversing one; the station's compliance is re-checked."""
     _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
+    if entry.account.station_id:
+        lock_station(entry.account.station_id)
     reversal = deposits.reverse_entry(actor, entry, reason, today())
     if entry.account.station_id:
+        if reversal.amount < 0:
+            spares_stock.check_deposit_covers_stock(entry.account.station_id)
         station = db.session.get(Station, entry.account.station_id)
         refresh_station_compliance(station, actor=actor)
     return reversal
