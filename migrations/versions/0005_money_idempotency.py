@@ -1,7 +1,7 @@
 """money: one-time form tokens, API idempotency keys
 
 Revision ID: 0005_money_idempotency
-Revises: 0008_inspections
+Revises: 0004_cert_integrity
 Create Date: 2026-11-23 20:41:43.146651
 
 """
@@ -14,7 +14,7 @@ import portal.core.money  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '0005_money_idempotency'
-down_revision = '0008_inspections'
+down_revision = '0004_cert_integrity'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """reports integrity: mask customer names and phones kept in earlier upload errors
 
 Revision ID: 0006_reports_integrity
-Revises: 0008_inspections
+Revises: 0005_money_idempotency
 Create Date: 2026-11-23 22:00:00
 
 Rejected uploads kept each bad cell's value whole, personal ones too. The portal now keeps them
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006_reports_integrity'
-down_revision = '0008_inspections'
+down_revision = '0005_money_idempotency'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """spares: parts catalogue, stock ledger, shipments, returns, counts
 
 Revision ID: 0009_spares_stock
-Revises: 0008_inspections
+Revises: 0006_reports_integrity
 Create Date: 2026-11-23 20:44:10.895752
 
 """
@@ -14,7 +14,7 @@ import portal.core.money  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '0009_spares_stock'
-down_revision = '0008_inspections'
+down_revision = '0006_reports_integrity'
 branch_labels = None
 depends_on = None
 
