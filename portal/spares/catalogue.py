@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
 from portal.core import audit
+from portal.core.dates import local_today
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, can
 from portal.extensions import db
@@ -38,12 +39,6 @@ def require(actor, permission: Permission, message) -> None:
     """Refuse unless the actor holds the permission."""
     if not can(actor, permission):
         raise PermissionDenied(message)
-
-
-def local_today() -> dt.date:
-    from portal.reports.services import local_today as today
-
-    return today()
 
 
 # --- parts -------------------------------------------------------------------------------

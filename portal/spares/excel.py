@@ -363,7 +363,7 @@ def import_opening_stock(
     as_of (today or earlier) is the day the stock was held: the return period of the
     defective parts counts from it.
     """
-    from portal.core.i18n import local_tz
+    from portal.core.dates import local_tz
 
     moved_at = None
     if as_of is not None:

@@ -565,7 +565,7 @@ def charge_unreturned(actor, station_id: int, now: dt.datetime | None = None) ->
     and leaves the station's defective stock (a deduction movement), so a second run finds
     nothing more to charge. Runs under the station's lock.
     """
-    from portal.core.i18n import local_tz
+    from portal.core.dates import local_tz
     from portal.settlement.adjustments import UNRETURNED_DEFECTIVE, record_adjustment
 
     now = now or now_utc()

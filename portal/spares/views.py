@@ -331,7 +331,7 @@ def movements():
 @require(Permission.VIEW_ALL_STATIONS, Permission.VIEW_STOCK)
 def movements_export():
     from portal.core import excel as xl
-    from portal.core.i18n import local_tz
+    from portal.core.dates import local_tz
 
     flt = _movement_filter()
     stmt = stock.movement_query(current_user, flt).order_by(StockMovement.id.desc())
