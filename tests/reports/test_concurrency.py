@@ -18,6 +18,7 @@ pytestmark = pytest.mark.postgres_only
 
 
 def test_two_uploads_of_one_file_at_once_import_it_once(app):
+    from portal.core.actors import SYSTEM
     from portal.extensions import db
     from portal.reports import demo, excel, services
     from portal.reports.models import DailyReport, PartUsed, RepairRecord, UploadBatch
@@ -28,7 +29,7 @@ def test_two_uploads_of_one_file_at_once_import_it_once(app):
     with app.app_context():
         demo.load_catalogues()
         station = station_services.create_station(
-            None,
+            SYSTEM,
             code="XZ-CC-0777",
             name="并发上传站",
             tier="service_station",
