@@ -189,7 +189,7 @@ def test_the_deposit_form_posted_twice_records_once(client, db, make, login_as):
     first = client.post(action, data=form, follow_redirects=True)
     assert "The deposit entry is recorded." in first.get_data(as_text=True)
     second = client.post(action, data=form, follow_redirects=True)
-    assert second.status_code == 200
+    assert second.status_code == 422  # refused, shown on the re-rendered form
     assert "already sent and is recorded once" in second.get_data(as_text=True)
     assert deposits.balance(account) == Decimal("125.00")
     assert _count(db, account) == 2
