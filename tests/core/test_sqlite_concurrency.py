@@ -145,3 +145,26 @@ def test_page_views_read_while_a_writer_holds_the_lock(live):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@needs_sqlite_run
+def test_a_locked_database_is_answered_503_not_a_server_error(app, client, monkeypatch):
+    import sqlite3 as driver
+
+    from sqlalchemy.exc import OperationalError
+
+    def locked():
+        raise OperationalError("UPDATE ...", {}, driver.OperationalError("database is locked"))
+
+    monkeypatch.setitem(app.view_functions, "main.healthz", locked)
+    page = client.get("/healthz")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "2"
+    assert "busy" in page.get_data(as_text=True)
+
+    def broken():
+        raise OperationalError("SELECT ...", {}, driver.OperationalError("no such table: x"))
+
+    monkeypatch.setitem(app.view_functions, "main.healthz", broken)
+    with pytest.raises(OperationalError):  # other database errors stay server errors
+        client.get("/healthz")
