@@ -13,6 +13,7 @@ import pytest
 from flask_migrate import upgrade
 
 from portal.core.db import begin_statement
+from tests.conftest import ON_POSTGRES
 
 PASSWORD = "secret-pass-1"  # noqa: S105 - a test user's password
 
@@ -35,6 +36,11 @@ def test_requests_that_may_write_begin_immediate(app, method, statement):
 def test_the_command_line_and_jobs_begin_immediate(app):
     with app.app_context():
         assert begin_statement() == "BEGIN IMMEDIATE"
+
+
+# Like the other throwaway-SQLite-file tests, these run in the SQLite suite only (a second app
+# created during a PostgreSQL run was seen to leave pooled psycopg connections open at exit).
+needs_sqlite_run = pytest.mark.skipif(ON_POSTGRES, reason="runs on a throwaway SQLite file")
 
 
 @pytest.fixture
@@ -79,6 +85,7 @@ def _balance(app) -> Decimal:
         return value
 
 
+@needs_sqlite_run
 def test_eight_concurrent_deposit_posts_queue_and_none_fails(live):
     app, _path = live
     station_id = app.config["station_id"]
@@ -122,6 +129,7 @@ def test_eight_concurrent_deposit_posts_queue_and_none_fails(live):
     assert _balance(app) == Decimal("0.00")
 
 
+@needs_sqlite_run
 def test_page_views_read_while_a_writer_holds_the_lock(live):
     app, path = live
     client = _signed_in(app)
@@ -137,3 +145,26 @@ def test_page_views_read_while_a_writer_holds_the_lock(live):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@needs_sqlite_run
+def test_a_locked_database_is_answered_503_not_a_server_error(app, client, monkeypatch):
+    import sqlite3 as driver
+
+    from sqlalchemy.exc import OperationalError
+
+    def locked():
+        raise OperationalError("UPDATE ...", {}, driver.OperationalError("database is locked"))
+
+    monkeypatch.setitem(app.view_functions, "main.healthz", locked)
+    page = client.get("/healthz")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "2"
+    assert "busy" in page.get_data(as_text=True)
+
+    def broken():
+        raise OperationalError("SELECT ...", {}, driver.OperationalError("no such table: x"))
+
+    monkeypatch.setitem(app.view_functions, "main.healthz", broken)
+    with pytest.raises(OperationalError):  # other database errors stay server errors
+        client.get("/healthz")
