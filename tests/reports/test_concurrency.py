@@ -20,7 +20,6 @@ pytestmark = pytest.mark.postgres_only
 
 
 def test_two_uploads_of_one_file_at_once_import_it_once(app):
-    from portal.core.actors import SYSTEM
     from portal.extensions import db
     from portal.reports import demo, excel
     from portal.reports.models import DailyReport, PartUsed, RepairRecord, UploadBatch
