@@ -6,18 +6,22 @@ FLASK := $(BIN)/flask --app portal
 PO := $(wildcard portal/translations/*/LC_MESSAGES/messages.po portal/*/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test lint translations extract-messages clean-venv
+.PHONY: run test lint translations extract-messages clean-venv lock
+
+# requirements.lock pins every package (and its dependencies) to the versions CI installed:
+# a fresh clone installs exactly those. `make lock` re-resolves after pyproject.toml changes.
+LOCK := requirements.lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint $(LOCK) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
 %.mo: %.po | $(VENV)/.installed
@@ -44,3 +48,13 @@ extract-messages: $(VENV)/.installed
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Resolve pyproject.toml's ranges afresh in a throwaway venv and pin what it installed.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[dev]'
+	{ echo "# Exact versions that CI installs (make lock; Python 3.11, Linux). Do not edit."; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^service-network-portal'; } > $(LOCK)
+	rm -rf .lock-venv

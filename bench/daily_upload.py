@@ -97,13 +97,15 @@ def main() -> int:
 
         logging.getLogger("alembic").setLevel(logging.WARNING)
         upgrade()
+        from portal.core.actors import SYSTEM
+        from portal.core.dates import local_today
         from portal.reports import demo, excel, services
         from portal.reports.states import UploadOutcome
         from portal.stations import services as station_services
 
         demo.load_catalogues()
         station = station_services.create_station(
-            None,
+            SYSTEM,
             code="HA-BN-0001",
             name="基准测试站",
             tier="service_center",
@@ -113,11 +115,11 @@ def main() -> int:
             status="active",
         )
         db.session.commit()
-        day = services.local_today() - dt.timedelta(days=1)
+        day = local_today() - dt.timedelta(days=1)
         data = build_workbook(args.rows, day)
         print(f"workbook: {args.rows} rows, {len(data) / 1024:.0f} KiB")
         start = time.perf_counter()
-        batch = excel.upload(None, station, day, "bench.xlsx", data)
+        batch = excel.upload(SYSTEM, station, day, "bench.xlsx", data)
         db.session.commit()
         seconds = time.perf_counter() - start
         if batch.outcome != UploadOutcome.IMPORTED:

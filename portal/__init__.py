@@ -36,9 +36,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            from portal.core.db import configure_sqlite
+            from portal.core.db import configure_sqlite, register_sqlite_busy_page
 
             configure_sqlite(db.engine)
+            register_sqlite_busy_page(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -48,7 +49,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, main, reports, stations
+    from portal import api, audit, auth, certification, inspections, main, reports, spares, stations
 
     for blueprint in (
         main.bp,
@@ -58,6 +59,8 @@ def register_blueprints(app: Flask) -> None:
         audit.bp,
         certification.bp,
         reports.bp,
+        inspections.bp,
+        spares.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

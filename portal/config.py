@@ -35,58 +35,72 @@ def load_secret_key(instance_path: str) -> str:
     return key
 
 
-class Config:
-    """Defaults; every value can be overridden from the environment."""
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-    REDIS_URL = os.environ.get("REDIS_URL") or None
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
 
-    # Sessions: the cookie holds only a server-side session token (see portal/auth).
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
-    SESSION_COOKIE_NAME = "portal_session"
-    IDLE_TIMEOUT = timedelta(hours=float(os.environ.get("IDLE_TIMEOUT_HOURS", "8")))
-    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
-    WTF_CSRF_ENABLED = True
-    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
-
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
-
-    BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
-    LANGUAGES = {"zh": "中文", "en": "English"}
-
-    BOOTSTRAP_SERVE_LOCAL = True
-
-    # Login throttling: more than LOGIN_FAILURE_LIMIT failures for one username in the window.
-    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"
-    RATELIMIT_HEADERS_ENABLED = False
-
-    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
-
-    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "portal@localhost")
-
-    PAGE_SIZE = 50
-
-    # Attachments and uploads; UPLOAD_FOLDER defaults to instance/uploads (see build_config).
-    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or None
-    ATTACHMENT_MAX_MB = int(os.environ.get("ATTACHMENT_MAX_MB", "10"))
-    SIGNUP_LIMIT = os.environ.get("SIGNUP_LIMIT", "10 per hour")
-    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+def from_environment() -> dict:
+    """Defaults, each overridable from the environment, read when the app is built."""
+    env = os.environ.get
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "REDIS_URL": env("REDIS_URL") or None,
+        # Sessions: the cookie holds only a server-side session token (see portal/auth).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_NAME": "portal_session",
+        "IDLE_TIMEOUT": timedelta(hours=_float("IDLE_TIMEOUT_HOURS", 8)),
+        # However active, a session ends this long after sign-in.
+        "SESSION_MAX_AGE": timedelta(days=_float("SESSION_MAX_AGE_DAYS", 30)),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": env("PORTAL_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": {"zh": "中文", "en": "English"},
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        # Login throttling: more than LOGIN_FAILURE_LIMIT failures for one username in the window.
+        "LOGIN_FAILURE_LIMIT": "5 per 15 minutes",
+        # ...and failures from one client address, whatever the usernames tried.
+        "LOGIN_ADDRESS_LIMIT": "50 per 15 minutes",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "FORCE_HTTPS": _bool("FORCE_HTTPS", False),
+        # How many reverse proxies in front of the portal append X-Forwarded-*; 0 (no proxy)
+        # means those headers are ignored, so a client cannot choose its own address.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "MAIL_SERVER": env("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "portal@localhost"),
+        "PAGE_SIZE": 50,
+        # Attachments and uploads; UPLOAD_FOLDER defaults to instance/uploads (see build_config).
+        "UPLOAD_FOLDER": env("UPLOAD_FOLDER") or None,
+        "ATTACHMENT_MAX_MB": _int("ATTACHMENT_MAX_MB", 10),
+        "ATTACHMENT_MAX_COUNT": _int("ATTACHMENT_MAX_COUNT", 20),
+        "ATTACHMENT_MAX_TOTAL_MB": _int("ATTACHMENT_MAX_TOTAL_MB", 50),
+        "INSPECTION_PHOTO_MAX_MB": _int("INSPECTION_PHOTO_MAX_MB", 15),
+        # Daily reports: Excel uploads per station, and how far back a new report may be made.
+        "UPLOAD_RATE_LIMIT": env("UPLOAD_RATE_LIMIT", "10 per minute"),
+        "REPORT_MAX_DAYS_BACK": _int("REPORT_MAX_DAYS_BACK", 60),
+        "SIGNUP_LIMIT": env("SIGNUP_LIMIT", "10 per hour"),
+        "API_RATE_LIMIT": env("API_RATE_LIMIT", "120 per minute"),
+    }
 
 
 def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     """The effective settings for one app instance."""
-    settings = {k: v for k, v in vars(Config).items() if k.isupper()}
+    settings = from_environment()
     settings["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + str(Path(instance_path) / "portal.db")
     )

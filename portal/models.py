@@ -1,5 +1,6 @@
 """Every module's models, imported once so metadata and migrations see them all."""
 
+from portal.api.idempotency import IdempotencyKey  # noqa: F401
 from portal.api.models import ApiToken  # noqa: F401
 from portal.auth.models import User, UserRole, UserSession  # noqa: F401
 from portal.certification.models import (  # noqa: F401
@@ -17,6 +18,22 @@ from portal.certification.models import (  # noqa: F401
     TierRuleSet,
 )
 from portal.core.audit import AuditEntry  # noqa: F401
+from portal.core.forms import UsedFormToken  # noqa: F401
+from portal.inspections.models import (  # noqa: F401
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Inspection,
+    InspectionAnswer,
+    InspectionFile,
+    InspectionSetting,
+    InspectionStockLine,
+    Rectification,
+    RectificationReminder,
+    RectificationResponse,
+    StationInspectionSummary,
+)
 from portal.reports.models import (  # noqa: F401
     DailyReport,
     DeviceModel,
@@ -31,4 +48,19 @@ from portal.reports.models import (  # noqa: F401
 from portal.settlement.adjustments import Adjustment  # noqa: F401
 from portal.settlement.models import Settlement  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
+from portal.spares.stock_models import (  # noqa: F401
+    OpeningStock,
+    Part,
+    PartFit,
+    ReturnBatch,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+    SparesSetting,
+    StockCount,
+    StockCountLine,
+    StockImport,
+    StockMovement,
+    StockOnHand,
+)
 from portal.stations.models import Station  # noqa: F401

@@ -96,7 +96,24 @@ def app(app_config):
         reset_database(db.engine)
         upgrade()
         db.engine.dispose()
-    return app
+    yield app
+    # Close pooled connections now: a second app (proxied_app) takes over the extensions'
+    # references to this one, which would otherwise be collected with its connections open.
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def proxied_app(app, app_config):
+    """The portal behind one trusted reverse proxy (TRUSTED_PROXIES=1), same database."""
+    from portal import create_app
+    from portal.extensions import db
+
+    proxied = create_app({**app_config, "TRUSTED_PROXIES": 1})
+    proxied.test_client_class = FreshContextClient
+    yield proxied
+    with proxied.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

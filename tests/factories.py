@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from portal.auth import services as auth_services
+from portal.core.actors import SYSTEM
 from portal.stations import services as station_services
 
 _seq = itertools.count(1)
@@ -14,6 +15,7 @@ _seq = itertools.count(1)
 class Factories:
     def __init__(self, db):
         self.db = db
+        self._reporters = {}
 
     def station(self, **overrides):
         n = next(_seq)
@@ -35,7 +37,7 @@ class Factories:
             "notes": "",
         }
         values.update(overrides)
-        station = station_services.create_station(None, **values)
+        station = station_services.create_station(SYSTEM, **values)
         self.db.session.flush()
         return station
 
@@ -45,7 +47,7 @@ class Factories:
         if "station" in roles and station is None:
             station = self.station()
         user = auth_services.create_user(
-            None,
+            SYSTEM,
             username=kwargs.pop("username", f"{roles[0]}-{n}"),
             password=password,
             roles=roles,
@@ -80,6 +82,7 @@ class Factories:
         from portal.certification import services as cert_services
 
         application = self.candidate()
+        applicant = application.applicant
         first = "91410100MA44K0X0"[:16] + f"{next(_seq) % 10}"
         values = {
             "company_name": application.company_name,
@@ -96,12 +99,12 @@ class Factories:
             "no_counterfeit_declared": True,
         }
         values.update({k: v for k, v in overrides.items() if k in values})
-        cert_services.save_step(None, application, "company", values)
+        cert_services.save_step(applicant, application, "company", values)
         areas = {"reception_area": "10", "repair_area": "12", "storage_area": "9"}
         areas.update({k: v for k, v in overrides.items() if k in areas})
-        cert_services.save_step(None, application, "areas", areas)
+        cert_services.save_step(applicant, application, "areas", areas)
         cert_services.save_step(
-            None,
+            applicant,
             application,
             "equipment",
             {
@@ -113,7 +116,7 @@ class Factories:
             },
         )
         cert_services.save_step(
-            None,
+            applicant,
             application,
             "finances",
             {
@@ -123,14 +126,15 @@ class Factories:
                 "net_profit": "10000",
             },
         )
-        cert_services.add_staff(None, application, name="协调人", role="coordinator")
+        cert_services.add_staff(applicant, application, name="协调人", role="coordinator")
         cert_services.upload_attachment(
-            None, application, "business_licence", "licence.pdf", io.BytesIO(b"%PDF-1.4 x")
+            applicant, application, "business_licence", "licence.pdf", io.BytesIO(b"%PDF-1.4 x")
         )
         cert_services.upload_attachment(
-            None, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
+            applicant, application, "financial_report", "report.pdf", io.BytesIO(b"%PDF-1.4 y")
         )
-        self.db.session.flush()
+        # Files move into place when the transaction commits (here a savepoint of the test's).
+        self.db.session.commit()
         return application
 
     def technician(self, station=None, application=None, role="repair_technician", **kwargs):
@@ -167,12 +171,18 @@ class Factories:
         self.db.session.refresh(technician)
         return cert
 
+    def cashier(self):
+        """One finance user per test: records the deposits the factories make."""
+        if getattr(self, "_cashier", None) is None:
+            self._cashier = self.user(role="finance")
+        return self._cashier
+
     def deposit(self, station, amount="5000", kind="paid"):
         from portal.spares import services as deposit_services
 
         account = deposit_services.account_for_station(station.id, create=True)
         entry = deposit_services.record_entry(
-            None, account, kind=kind, amount=amount, entry_on=dt.date(2026, 1, 5)
+            self.cashier(), account, kind=kind, amount=amount, entry_on=dt.date(2026, 1, 5)
         )
         self.db.session.flush()
         return entry
@@ -189,9 +199,9 @@ class Factories:
 
     def record_values(self, day=None, n=1, **overrides):
         """Raw values of a valid repair record received on day (China time)."""
-        from portal.reports import services as report_services
+        from portal.core.dates import local_today
 
-        day = day or report_services.local_today()
+        day = day or local_today()
         values = {
             "ticket_no": f"T-{day:%Y%m%d}-{n:05d}",
             "received_at": f"{day.isoformat()} 09:30",
@@ -215,20 +225,28 @@ class Factories:
         values.update(overrides)
         return values
 
+    def reporter(self, station):
+        """A user of the station who reports for it (one per station, made once)."""
+        if station.id not in self._reporters:
+            self._reporters[station.id] = self.user(role="station", station=station)
+        return self._reporters[station.id]
+
     def report(self, station, day=None, records=0, submit=False):
         """A daily report of the station with records made by record_values."""
+        from portal.core.dates import local_today
         from portal.reports import services as report_services
         from portal.reports.states import RecordSource
 
         self.catalogues()
-        day = day or report_services.local_today()
-        report = report_services.open_report(None, station, day)
+        day = day or local_today()
+        actor = self.reporter(station)
+        report = report_services.open_report(actor, station, day)
         if records:
             start = next(_seq) * 10000
             rows = [(None, self.record_values(day, start + i)) for i in range(records)]
-            report_services.import_records(None, report, rows, RecordSource.FORM)
+            report_services.import_records(actor, report, rows, RecordSource.FORM)
         if submit:
-            report_services.submit_report(None, report)
+            report_services.submit_report(actor, report)
         self.db.session.flush()
         return report
 

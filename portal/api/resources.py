@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -10,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.api import api
 from portal.api import services as token_services
+from portal.api.idempotency import idempotent
 from portal.api.schemas import (
     RecordPageSchema,
     RecordQuerySchema,
@@ -23,7 +26,7 @@ from portal.core.errors import DomainError
 from portal.extensions import db, limiter
 from portal.reports import rules, services
 from portal.reports.models import DailyReport, RepairRecord
-from portal.reports.states import RecordSource, ReportStatus
+from portal.reports.states import RecordSource
 from portal.stations.models import Station
 
 blp = Blueprint(
@@ -92,30 +95,15 @@ def _report_or_404(report_id: int) -> DailyReport:
 
 
 def _record_out(record: RepairRecord) -> dict:
+    """A record as the API shows it: the record's fields (masked), times in UTC, parts listed."""
     return {
+        **rules.record_fields(record, dt.UTC, masked=True),
         "id": record.id,
         "report_id": record.report_id,
-        "ticket_no": record.ticket_no,
-        "received_at": record.received_at,
-        "completed_at": record.completed_at,
-        "customer_name": rules.mask_name(record.customer_name),
-        "customer_phone": rules.mask_phone(record.customer_phone),
-        "device_model": record.device_model,
-        "serial_no": record.serial_no,
-        "purchase_on": record.purchase_on,
-        "warranty": "warranty" if record.warranty else "paid",
-        "fault_code": record.fault_code,
-        "repair_type": record.repair_type,
-        "on_site": "onsite" if record.on_site else "instore",
         "parts": [
             {"part_no": p.part_no, "quantity": p.quantity, "faulty_serial": p.faulty_serial}
             for p in record.parts
         ],
-        "standby_serial": record.standby_serial,
-        "result": record.result,
-        "satisfaction": record.satisfaction,
-        "return_visit_on": record.return_visit_on,
-        "return_visit_outcome": record.return_visit_outcome,
         "source": record.source.value,
     }
 
@@ -170,6 +158,7 @@ def station():
 
 
 @blp.route("/reports", methods=["POST"])
+@idempotent()
 @blp.arguments(ReportInSchema)
 @blp.response(201, ReportOutSchema)
 @_responses(*ERRORS, 409)
@@ -178,39 +167,32 @@ def create_report(payload):
 
     Counts given replace the report's counts. With submit=true the report is submitted after
     the records are stored. If any record is bad, nothing is stored and the answer (422) lists
-    every problem by record index and field.
+    every problem by record index and field. Send an Idempotency-Key to make a retry safe: the
+    same key with the same request returns the first answer and stores nothing again.
     """
     actor = g.api_actor
-    station = _station()
     rows = [(index, _raw_record(item)) for index, item in enumerate(payload["records"])]
     counts = {k: payload[k] for k in services.COUNT_FIELDS if k in payload}
-    savepoint = db.session.begin_nested()
-    warnings = []
     try:
-        report = services.open_report(actor, station, payload["report_on"])
-        if report.status == ReportStatus.SUBMITTED:
-            savepoint.rollback()
-            abort(
-                409,
-                message="The report of this day is submitted; reopen it in the portal to amend.",
-            )
-        if counts:
-            services.update_counts(actor, report, counts)
-        if rows:
-            warnings = services.import_records(actor, report, rows, RecordSource.API).warnings
-        if payload["submit"]:
-            services.submit_report(actor, report)
+        report, result = services.file_day_report(
+            actor,
+            _station(),
+            payload["report_on"],
+            rows,
+            RecordSource.API,
+            counts=counts,
+            submit=payload["submit"],
+        )
+    except services.ReportSubmitted:
+        abort(409, message="The report of this day is submitted; reopen it in the portal to amend.")
     except services.RecordsRejected as error:
-        savepoint.rollback()
         abort(422, message=str(error.message), errors=_problems_to_errors(error.problems))
     except DomainError as error:
-        savepoint.rollback()
         field = error.field or "_schema"
         abort(422, message=str(error.message), errors={"json": {field: [str(error.message)]}})
-    savepoint.commit()
-    db.session.commit()
-    report = db.session.get(DailyReport, report.id)
-    return _report_out(report, warnings)
+    db.session.flush()
+    db.session.expire(report)  # read back what the services stored; @idempotent commits
+    return _report_out(report, result.warnings if result else [])
 
 
 @blp.route("/reports/<int:report_id>")

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from portal.core.db import MAX_ID
+from portal.reports.states import Location, Payment
 
 
 class PartSchema(ma.Schema):
@@ -28,10 +29,10 @@ class RecordInSchema(ma.Schema):
     device_model = ma.fields.String(required=True, validate=validate.Length(1, 40))
     serial_no = ma.fields.String(required=True, validate=validate.Length(1, 40))
     purchase_on = ma.fields.Date(load_default=None, allow_none=True)
-    warranty = ma.fields.String(required=True, validate=validate.OneOf(["warranty", "paid"]))
+    warranty = ma.fields.String(required=True, validate=validate.OneOf([p.value for p in Payment]))
     fault_code = ma.fields.String(required=True, validate=validate.Length(1, 20))
     repair_type = ma.fields.String(required=True, validate=validate.Length(1, 30))
-    on_site = ma.fields.String(required=True, validate=validate.OneOf(["onsite", "instore"]))
+    on_site = ma.fields.String(required=True, validate=validate.OneOf([p.value for p in Location]))
     parts = ma.fields.List(ma.fields.Nested(PartSchema), load_default=list)
     standby_serial = ma.fields.String(load_default="", validate=validate.Length(max=40))
     result = ma.fields.String(required=True, validate=validate.Length(1, 30))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal.api.models import ApiToken
 from portal.core import audit
+from portal.core.actors import require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, Role, can
@@ -53,7 +54,7 @@ def tokens_of(station_id: int) -> list[ApiToken]:
 
 def create_token(actor, name: str) -> tuple[ApiToken, str]:
     """A new token for the actor's station; the plain token is returned once, never stored."""
-    if not can(actor, Permission.MANAGE_API_TOKENS) or actor.station_id is None:
+    if not can(require_actor(actor), Permission.MANAGE_API_TOKENS) or actor.station_id is None:
         raise PermissionDenied(_l("Only a station's own users create its API tokens."))
     name = re.sub(r"[\x00-\x1f\x7f]", " ", name or "").strip()
     if not name:
@@ -69,19 +70,26 @@ def create_token(actor, name: str) -> tuple[ApiToken, str]:
     )
     db.session.add(token)
     db.session.flush()
-    audit.record("api_token.created", token, actor=actor, after={"name": token.name})
+    # The entry names the token, never its hash.
+    audit.record(
+        "api_token.created",
+        token,
+        actor=actor,
+        after={"name": token.name, "prefix": token.prefix, "station_id": token.station_id},
+    )
     return token, plain
 
 
 def revoke_token(actor, token: ApiToken) -> ApiToken:
     """Revoke a token of the actor's station; it stops working at once."""
+    require_actor(actor)
     if not can(actor, Permission.MANAGE_API_TOKENS) or actor.station_id != token.station_id:
         raise PermissionDenied(_l("Only a station's own users revoke its API tokens."))
     if token.revoked_at is not None:
         raise DomainError(_l("The token is already revoked."))
+    changes = audit.track(token)
     token.revoked_at = now_utc()
-    db.session.flush()
-    audit.record("api_token.revoked", token, actor=actor, after={"name": token.name})
+    audit.record_changes("api_token.revoked", changes, actor=actor, comment=token.name)
     return token
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from portal.audit import bp
 from portal.core.audit import AuditEntry
-from portal.core.i18n import local_tz
+from portal.core.dates import local_tz
+from portal.core.inputs import int_arg
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, require
 from portal.extensions import db
@@ -58,17 +59,11 @@ def index():
     if date_to:
         stmt = stmt.where(AuditEntry.at < _day_start_utc(date_to + dt.timedelta(days=1)))
 
-    def _int(name):
-        try:
-            return int(args[name]) if args.get(name) else None
-        except ValueError:
-            return None
-
     page = keyset_page(
         stmt,
         AuditEntry.id,
-        after=_int("after"),
-        before=_int("before"),
+        after=int_arg(args, "after", minimum=0),
+        before=int_arg(args, "before", minimum=0),
         size=current_app.config["PAGE_SIZE"],
         descending=True,
     )

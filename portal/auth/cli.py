@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from portal.auth import services
 from portal.auth.models import User
+from portal.core.actors import SYSTEM
 from portal.core.errors import DomainError
 from portal.core.permissions import Role
 from portal.extensions import db
 from portal.stations.models import Station
 
-users_cli = AppGroup("users", help="Create, list and change users.")
+users_cli = AppGroup("users", help="Create, list and change users (acting as the system).")
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
@@ -57,7 +58,7 @@ def create(username, roles, station_code, display_name, email, password):
     """Create a user."""
     user = _commit_or_fail(
         lambda: services.create_user(
-            None,
+            SYSTEM,
             username=username,
             password=password,
             roles=roles,
@@ -88,7 +89,7 @@ def set_roles(username, roles, station_code):
     user = _user(username)
     _commit_or_fail(
         lambda: services.update_user(
-            None,
+            SYSTEM,
             user,
             roles=roles,
             display_name=user.display_name,
@@ -105,7 +106,7 @@ def set_roles(username, roles, station_code):
 def deactivate(username):
     """Deactivate a user: they lose access at their next request."""
     user = _user(username)
-    _commit_or_fail(lambda: services.set_active(None, user, False))
+    _commit_or_fail(lambda: services.set_active(SYSTEM, user, False))
     click.echo(f"{user.username} deactivated")
 
 
@@ -114,7 +115,7 @@ def deactivate(username):
 def activate(username):
     """Activate a user again."""
     user = _user(username)
-    _commit_or_fail(lambda: services.set_active(None, user, True))
+    _commit_or_fail(lambda: services.set_active(SYSTEM, user, True))
     click.echo(f"{user.username} activated")
 
 
@@ -126,7 +127,7 @@ def set_password(username, password):
     user = _user(username)
     _commit_or_fail(
         lambda: services.update_user(
-            None,
+            SYSTEM,
             user,
             roles=[r.value for r in user.role_set],
             display_name=user.display_name,

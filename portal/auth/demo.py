@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from portal.auth import services
 from portal.auth.models import User
+from portal.core.actors import SYSTEM
 from portal.extensions import db
 from portal.stations.models import Station
 
@@ -22,7 +23,8 @@ DEMO_USERS = [
 
 
 def load() -> None:
-    """Create the demo users that do not exist yet."""
+    """Create the demo users that do not exist yet (their published password is allowed only
+    under passwords.demo_passwords_allowed(), which the demo-data command sets)."""
     for username, display, roles, station_code in DEMO_USERS:
         if services.find_user(username) is not None:
             continue
@@ -32,7 +34,7 @@ def load() -> None:
                 select(Station.id).where(Station.code == station_code)
             ).scalar_one()
         services.create_user(
-            None,
+            SYSTEM,
             username=username,
             password=DEMO_PASSWORD,
             roles=roles,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from datetime import timedelta
 
@@ -10,15 +11,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.auth import passwords
 from portal.auth.models import User, UserSession, hash_token
 from portal.core import audit
+from portal.core.actors import SYSTEM_USERNAME, require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
+from portal.core.inputs import clean_text
 from portal.core.permissions import Permission, Role, can
 from portal.extensions import db
 
 USER_FIELDS = ("username", "display_name", "email", "active", "station_id", "locale")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
+USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{1,80}$")
+# Names the portal uses for itself: the audit trail must not confuse a user with them.
+RESERVED_USERNAMES = frozenset({SYSTEM_USERNAME})
 # Touch last_seen_at at most this often, so reading pages does not write on every request.
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -51,8 +58,8 @@ def start_session(user: User, ip: str = "", user_agent: str = "") -> str:
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
-            ip=(ip or "")[:64],
-            user_agent=(user_agent or "")[:255],
+            ip=clean_text(ip or "")[:64],
+            user_agent=clean_text(user_agent or "")[:255],
         )
     )
     user.last_login_at = now
@@ -68,15 +75,22 @@ def end_session(token: str | None) -> None:
     db.session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token)))
 
 
-def load_session_user(token: str, idle_timeout: timedelta) -> tuple[User | None, bool]:
-    """The user of a live session token, and whether last_seen_at was touched."""
+def load_session_user(
+    token: str, idle_timeout: timedelta, max_age: timedelta | None = None
+) -> tuple[User | None, bool]:
+    """The user of a live session token, and whether the session row was changed.
+
+    A session ends when unused for idle_timeout, and in any case max_age after sign-in.
+    """
     row = db.session.execute(
         select(UserSession).where(UserSession.token_hash == hash_token(token))
     ).scalar_one_or_none()
     if row is None:
         return None, False
     now = now_utc()
-    if now - row.last_seen_at > idle_timeout:
+    expired_idle = now - row.last_seen_at > idle_timeout
+    expired_absolute = max_age is not None and now - row.created_at > max_age
+    if expired_idle or expired_absolute:
         db.session.delete(row)
         return None, True
     user = db.session.get(User, row.user_id)
@@ -100,26 +114,24 @@ def end_all_sessions(user: User, keep_token: str | None = None) -> None:
     db.session.execute(stmt)
 
 
-def _check_password_rules(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            _l("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            field="new_password",
-        )
+def _check_password_rules(password: str, *, username: str = "", field: str) -> None:
+    message = passwords.problem(password, username=username)
+    if message is not None:
+        raise DomainError(message, field=field)
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Change the user's own password; the current one must be given."""
+    """Change the user's own password (the user is the actor); the current one must be given."""
     if not user.check_password(current or ""):
         raise DomainError(_l("The current password is not correct."), field="current_password")
-    _check_password_rules(new)
+    _check_password_rules(new, username=user.username, field="new_password")
     user.set_password(new)
     end_all_sessions(user, keep_token=user.session_token)
     audit.record("auth.password_changed", user, actor=user)
 
 
 def _require_admin(actor) -> None:
-    if actor is not None and not can(actor, Permission.MANAGE_USERS):
+    if not can(require_actor(actor), Permission.MANAGE_USERS):
         raise PermissionDenied(_l("You may not manage users."))
 
 
@@ -150,19 +162,27 @@ def create_user(
     is_demo: bool = False,
     candidate: bool = False,
 ) -> User:
-    """Create a user with roles; a station user is bound to its station (or is a candidate)."""
+    """Create a user with roles; a station user is bound to its station (or is a candidate).
+
+    An administrator (or SYSTEM) creates users. A candidate signs itself up (public sign-up):
+    then actor may be None, and the new account is recorded as having created itself.
+    """
     if not candidate:
         _require_admin(actor)
     name = (username or "").strip().lower()
     if not name:
         raise DomainError(_l("A username is required."), field="username")
+    if not USERNAME_PATTERN.match(name):
+        raise DomainError(_l("Letters, digits, dot, dash, underscore."), field="username")
+    if name in RESERVED_USERNAMES:
+        raise DomainError(_l("The username %(name)s is taken.", name=name), field="username")
     if find_user(name) is not None:
         raise DomainError(_l("The username %(name)s is taken.", name=name), field="username")
     role_set = {Role(r) for r in roles}
     if not role_set:
         raise DomainError(_l("Choose at least one role."), field="roles")
     _check_station_binding(role_set, station_id, candidate=candidate)
-    _check_password_rules(password)
+    _check_password_rules(password, username=name, field="password")
     user = User(
         username=name,
         display_name=display_name or "",
@@ -177,7 +197,8 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     after = audit.snapshot(user, USER_FIELDS) | {"roles": sorted(r.value for r in role_set)}
-    audit.record("user.created", user, actor=actor, after=after)
+    recorded_by = actor if actor is not None or not candidate else user
+    audit.record("user.created", user, actor=recorded_by, after=after)
     return user
 
 
@@ -200,7 +221,7 @@ def update_user(
     _check_station_binding(
         role_set, station_id, candidate=user.station_id is None and Role.STATION in user.role_set
     )
-    if actor is not None and actor.id == user.id and (not active or Role.ADMIN not in role_set):
+    if actor.id == user.id and (not active or Role.ADMIN not in role_set):
         raise DomainError(_l("You cannot remove your own administrator access."), field="roles")
     before = audit.snapshot(user, USER_FIELDS) | {"roles": sorted(r.value for r in user.role_set)}
     user.display_name = display_name or ""
@@ -209,7 +230,7 @@ def update_user(
     user.active = active
     user.set_roles(role_set)
     if new_password:
-        _check_password_rules(new_password)
+        _check_password_rules(new_password, username=user.username, field="password")
         user.set_password(new_password)
     if not active or new_password:
         end_all_sessions(user)
@@ -224,7 +245,7 @@ def update_user(
 def set_active(actor, user: User, active: bool) -> User:
     """Activate or deactivate; a deactivated user loses access at the next request."""
     _require_admin(actor)
-    if actor is not None and actor.id == user.id and not active:
+    if actor.id == user.id and not active:
         raise DomainError(_l("You cannot deactivate yourself."))
     before = {"active": user.active}
     user.active = active

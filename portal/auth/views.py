@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from portal.auth import bp, services, users_bp
 from portal.auth.forms import LoginForm, PasswordForm, UserForm
 from portal.auth.models import User, UserRole
+from portal.core import security_log
 from portal.core.forms import submit
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, Role, require
@@ -55,7 +56,12 @@ def _safe_next(target: str | None) -> str:
     methods=["POST"],
     deduct_when=_failed,
 )
-@limiter.limit("50 per 15 minutes", key_func=_login_ip, methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ADDRESS_LIMIT"],
+    key_func=_login_ip,
+    methods=["POST"],
+    deduct_when=_failed,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -63,6 +69,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
         if user is None:
+            security_log.event("login.failure", user=(form.username.data or "")[:80])
             form.password.errors = [_("The username or password is not correct.")]
         else:
             session.clear()
@@ -72,6 +79,7 @@ def login():
             login_user(user)
             session["lang"] = user.locale or session.get("lang")
             db.session.commit()
+            security_log.event("login.success", user=user.username)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -79,8 +87,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    username = current_user.username
     services.end_session(current_user.session_token)
     db.session.commit()
+    security_log.event("logout", user=username)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

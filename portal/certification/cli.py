@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.certification import services
+from portal.core.actors import SYSTEM
 from portal.extensions import db
 
 certification_cli = AppGroup("certification", help="Station certification.")
@@ -18,6 +19,6 @@ certification_cli = AppGroup("certification", help="Station certification.")
 def check_compliance(on):
     """Re-evaluate every station against its tier and record what changed (daily cron)."""
     day = dt.date.fromisoformat(on) if on else None
-    checked, changed, failing = services.check_all_stations(day)
+    checked, changed, failing = services.check_all_stations(SYSTEM, day)
     db.session.commit()
     click.echo(f"checked {checked} stations: {changed} changed, {failing} not compliant")

@@ -16,6 +16,7 @@ from portal.auth import services as auth_services
 from portal.certification import rules, services
 from portal.certification.models import StationProfile, Technician
 from portal.certification.states import AttachmentKind, StaffRole
+from portal.core.actors import SYSTEM
 from portal.extensions import db
 from portal.spares import services as deposits
 from portal.stations.models import Station
@@ -63,7 +64,18 @@ def _issued_for(kind: str, today: dt.date, n: int) -> dt.date:
     return today - dt.timedelta(days=90 + 7 * n)
 
 
+def _hq():
+    """The demo HQ user reviews, certifies and authorizes (the system if it is absent)."""
+    return auth_services.find_user("hq") or SYSTEM
+
+
+def _cashier():
+    """The demo finance user records the demo deposits (money moves only with an actor)."""
+    return auth_services.find_user("finance") or SYSTEM
+
+
 def _staff_station(station: Station, today: dt.date, n: int) -> None:
+    hq = _hq()
     tier = station.tier.value
     requirements = services.requirements_for(station.tier, today)
     engineers = requirements.engineers_for(station.city_class.value)
@@ -89,7 +101,7 @@ def _staff_station(station: Station, today: dt.date, n: int) -> None:
     people.append((NAMES[(n + 7) % len(NAMES)], StaffRole.SERVICE_CLERK, "valid"))
     for i, (name, role, cert) in enumerate(people):
         person = services.add_technician(
-            None,
+            hq,
             station,
             name=name,
             role=role,
@@ -99,7 +111,7 @@ def _staff_station(station: Station, today: dt.date, n: int) -> None:
         if cert:
             track = "repair_technician" if role is StaffRole.REPAIR_TECHNICIAN else "service_clerk"
             services.record_attempt(
-                None,
+                hq,
                 person,
                 track=track,
                 theory_score=Decimal(70 + (n + i) % 25),
@@ -112,7 +124,7 @@ def _staff_station(station: Station, today: dt.date, n: int) -> None:
     if NON_COMPLIANT.get(station.code) == "deposit":
         amount = amount - Decimal(1500)
     deposits.record_entry(
-        None,
+        _cashier(),
         account,
         kind="paid",
         amount=amount,
@@ -183,6 +195,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
     )
     applicant = auth_services.find_user(username)
     applicant.is_demo = True
+    hq = _hq()
     values = {
         "company_name": company,
         "credit_code": _credit_code(n),
@@ -197,18 +210,18 @@ def _candidate(n: int, row, today: dt.date) -> None:
         "contact_email": f"{username}@example.com",
         "no_counterfeit_declared": True,
     }
-    services.save_step(None, application, "company", values)
+    services.save_step(applicant, application, "company", values)
     if target == "draft":
         return
     reception, repair, storage = AREAS[tier]
     services.save_step(
-        None,
+        applicant,
         application,
         "areas",
         {"reception_area": reception, "repair_area": repair, "storage_area": storage},
     )
     services.save_step(
-        None,
+        applicant,
         application,
         "equipment",
         {
@@ -220,7 +233,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
         },
     )
     services.save_step(
-        None,
+        applicant,
         application,
         "finances",
         {
@@ -231,12 +244,12 @@ def _candidate(n: int, row, today: dt.date) -> None:
         },
     )
     services.add_staff(
-        None, application, name=NAMES[n % len(NAMES)], role="coordinator", phone="13900000000"
+        applicant, application, name=NAMES[n % len(NAMES)], role="coordinator", phone="13900000000"
     )
     engineers = services.requirements_for(tier, today).engineers_for(city_class)
     for i in range(engineers):
         person = services.add_staff(
-            None,
+            applicant,
             application,
             name=NAMES[(n + i + 3) % len(NAMES)],
             role="repair_technician",
@@ -244,7 +257,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
         )
         if target in ("screening", "evaluated", "approved", "authorized"):
             services.record_attempt(
-                None,
+                hq,
                 person,
                 track="repair_technician",
                 theory_score=Decimal(82),
@@ -253,25 +266,23 @@ def _candidate(n: int, row, today: dt.date) -> None:
                 examiner="总部培训部 刘工",
             )
     services.upload_attachment(
-        None, application, AttachmentKind.BUSINESS_LICENCE, "营业执照.pdf", io.BytesIO(PDF)
+        applicant, application, AttachmentKind.BUSINESS_LICENCE, "营业执照.pdf", io.BytesIO(PDF)
     )
     services.upload_attachment(
-        None, application, AttachmentKind.FINANCIAL_REPORT, "2025审计报告.pdf", io.BytesIO(PDF)
+        applicant, application, AttachmentKind.FINANCIAL_REPORT, "2025审计报告.pdf", io.BytesIO(PDF)
     )
-    services.submit(None, application)
+    services.submit(applicant, application)
     if target == "submitted":
         return
     if target == "returned":
         services.return_to_candidate(
-            None, application, "请补充维修区照片，并说明备件存储区的面积测量方法。"
+            hq, application, "请补充维修区照片，并说明备件存储区的面积测量方法。"
         )
         return
     if target == "rejected":
-        services.reject(
-            None, application, "经营场所不符合服务中心要求，且近一年有销售兼容产品记录。"
-        )
+        services.reject(hq, application, "经营场所不符合服务中心要求，且近一年有销售兼容产品记录。")
         return
-    services.start_screening(None, application)
+    services.start_screening(hq, application)
     ratings = {
         "qualification": 90,
         "experience": 80,
@@ -281,26 +292,26 @@ def _candidate(n: int, row, today: dt.date) -> None:
         "financial": 70,
     }
     services.save_screening(
-        None,
+        hq,
         application,
         ratings=ratings,
         visited_on=today - dt.timedelta(days=5),
         visit_notes="现场接待区整洁，维修区工具齐全，备件区已分区管理。",
     )
     services.upload_attachment(
-        None, application, AttachmentKind.SITE_PHOTO, "现场照片.png", io.BytesIO(PNG)
+        hq, application, AttachmentKind.SITE_PHOTO, "现场照片.png", io.BytesIO(PNG)
     )
     if target == "screening":
         return
-    services.evaluate(None, application)
+    services.evaluate(hq, application)
     if target == "evaluated":
         return
-    services.approve(None, application, tier, "同意按申请级别授权")
+    services.approve(hq, application, tier, "同意按申请级别授权")
     if target == "approved":
         return
     requirement = services.requirements_for(tier, today)
     services.record_application_deposit(
-        None,
+        _cashier(),
         application,
         kind="paid",
         amount=requirement.deposit,
@@ -308,7 +319,7 @@ def _candidate(n: int, row, today: dt.date) -> None:
         reference=f"BANK-A{application.id:05d}",
     )
     services.authorize(
-        None,
+        hq,
         application,
         city_code=CITY_CODES.get(city, "XX"),
         agreement_start_on=today,
@@ -333,4 +344,4 @@ def load() -> None:
     for n, row in enumerate(CANDIDATES, start=1):
         if auth_services.find_user(row[0]) is None:
             _candidate(n, row, today)
-    services.check_all_stations(today)
+    services.check_all_stations(SYSTEM, today)

@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    Email,
     EqualTo,
     Length,
     NumberRange,
@@ -26,6 +27,7 @@ from wtforms.validators import (
 )
 
 from portal.certification.states import CRITERIA, AttachmentKind, StaffRole, Track
+from portal.core.forms import OneTimeTokenField
 from portal.core.regions import province_choices
 from portal.spares.models import DepositEntryKind
 from portal.stations.states import CityClass, Tier
@@ -73,7 +75,14 @@ class CompanyForm(FlaskForm):
         _l("Brands you already service"), validators=[Optional(), Length(max=2000)]
     )
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=40)])
-    contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Length(max=200)])
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+    )
     no_counterfeit_declared = BooleanField(
         _l("We declare that we do not sell counterfeit or compatible products.")
     )
@@ -134,6 +143,12 @@ class CommentForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=4000)])
 
 
+class ViolationForm(FlaskForm):
+    comment = TextAreaField(
+        _l("What was sold, where, when"), validators=[DataRequired(), Length(max=4000)]
+    )
+
+
 class ScreeningForm(FlaskForm):
     visited_on = DateField(_l("Site visit on"), validators=[Optional()])
     visit_notes = TextAreaField(_l("Site-visit notes"), validators=[Optional(), Length(max=8000)])
@@ -158,10 +173,14 @@ class DepositForm(FlaskForm):
     entry_on = DateField(_l("Date"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    form_token = OneTimeTokenField()
 
 
 class ReverseForm(FlaskForm):
-    note = StringField(_l("Reason for the correction"), validators=[DataRequired()])
+    note = StringField(
+        _l("Reason for the correction"), validators=[DataRequired(), Length(max=500)]
+    )
+    form_token = OneTimeTokenField()
 
 
 class AuthorizeForm(FlaskForm):

@@ -25,16 +25,10 @@ from portal.certification.states import (
     StaffRole,
     Track,
 )
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.core.money import Money
 from portal.extensions import db
 from portal.stations.states import CityClass, Tier
-
-
-def _enum(enum_cls, length=30):
-    return db.Enum(
-        enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 def Area():  # noqa: N802 - a column type factory
@@ -52,7 +46,7 @@ class Application(db.Model):
         ForeignKey("users.id", ondelete="RESTRICT"), unique=True
     )
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus), default=ApplicationStatus.DRAFT
+        enum_type(ApplicationStatus, 30), default=ApplicationStatus.DRAFT
     )
     company_name: Mapped[str] = mapped_column(String(200), default="")
     credit_code: Mapped[str] = mapped_column(String(18), default="")
@@ -60,9 +54,9 @@ class Application(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     province: Mapped[str] = mapped_column(String(4), default="")
     city: Mapped[str] = mapped_column(String(60), default="")
-    city_class: Mapped[CityClass | None] = mapped_column(_enum(CityClass, 2))
+    city_class: Mapped[CityClass | None] = mapped_column(enum_type(CityClass, 2))
     brands_serviced: Mapped[str] = mapped_column(Text, default="")
-    requested_tier: Mapped[Tier | None] = mapped_column(_enum(Tier))
+    requested_tier: Mapped[Tier | None] = mapped_column(enum_type(Tier, 30))
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     reception_area: Mapped[Decimal | None] = mapped_column(Area())
@@ -80,7 +74,7 @@ class Application(db.Model):
     no_counterfeit_declared: Mapped[bool] = mapped_column(Boolean, default=False)
     counterfeit_violation: Mapped[str] = mapped_column(Text, default="")
     hq_comment: Mapped[str] = mapped_column(Text, default="")
-    approved_tier: Mapped[Tier | None] = mapped_column(_enum(Tier))
+    approved_tier: Mapped[Tier | None] = mapped_column(enum_type(Tier, 30))
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     station_id: Mapped[int | None] = mapped_column(
         ForeignKey("stations.id", ondelete="RESTRICT"), index=True
@@ -119,7 +113,7 @@ class Attachment(db.Model):
     application_id: Mapped[int] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind))
+    kind: Mapped[AttachmentKind] = mapped_column(enum_type(AttachmentKind, 30))
     original_name: Mapped[str] = mapped_column(String(200))
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     content_type: Mapped[str] = mapped_column(String(40))
@@ -146,7 +140,7 @@ class Technician(db.Model):
         ForeignKey("applications.id", ondelete="SET NULL"), index=True
     )
     name: Mapped[str] = mapped_column(String(80))
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    role: Mapped[StaffRole] = mapped_column(enum_type(StaffRole, 30))
     phone: Mapped[str] = mapped_column(String(40), default="")
     id_number: Mapped[str] = mapped_column(String(18), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -175,7 +169,7 @@ class CertificationAttempt(db.Model):
         ForeignKey("technicians.id", ondelete="CASCADE"), index=True
     )
     station_id: Mapped[int | None] = mapped_column(index=True)
-    track: Mapped[Track] = mapped_column(_enum(Track))
+    track: Mapped[Track] = mapped_column(enum_type(Track, 30))
     theory_score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     practical_score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     attempted_on: Mapped[dt.date] = mapped_column(Date)
@@ -200,7 +194,7 @@ class Certificate(db.Model):
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("certification_attempts.id", ondelete="SET NULL")
     )
-    track: Mapped[Track] = mapped_column(_enum(Track))
+    track: Mapped[Track] = mapped_column(enum_type(Track, 30))
     issued_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date] = mapped_column(Date)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -243,7 +237,7 @@ class TierRequirement(db.Model):
     rule_set_id: Mapped[int] = mapped_column(
         ForeignKey("tier_rule_sets.id", ondelete="CASCADE"), index=True
     )
-    tier: Mapped[Tier] = mapped_column(_enum(Tier))
+    tier: Mapped[Tier] = mapped_column(enum_type(Tier, 30))
     deposit: Mapped[Decimal] = mapped_column(Money())
     coordinators: Mapped[int] = mapped_column(Integer)
     engineers_class1: Mapped[int] = mapped_column(Integer)
@@ -286,7 +280,7 @@ class ScreeningSheet(db.Model):
     visit_notes: Mapped[str] = mapped_column(Text, default="")
     screener: Mapped[str] = mapped_column(String(80), default="")
     recommendation: Mapped[str] = mapped_column(String(20), default="")
-    recommended_tier: Mapped[Tier | None] = mapped_column(_enum(Tier))
+    recommended_tier: Mapped[Tier | None] = mapped_column(enum_type(Tier, 30))
     evaluated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
 

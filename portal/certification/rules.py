@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+
+from portal.certification.states import Recommendation
+from portal.core.dates import add_months  # noqa: F401 - the one implementation, used from here
 
 # GB 32100-2015: 18 characters from this alphabet (no I, O, S, V, Z); the last is a check.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -129,16 +131,16 @@ def weighted_total(weights: dict[str, int], ratings: dict[str, Decimal]) -> Deci
 
 def recommend(
     requested_tier: str, total: Decimal, pass_mark: Decimal, clean_by_tier: dict[str, bool]
-) -> tuple[str, str | None]:
-    """("approve", tier), ("approve_lower", tier) or ("reject", None)."""
+) -> tuple[Recommendation, str | None]:
+    """(APPROVE, tier), (APPROVE_LOWER, tier) or (REJECT, None)."""
     if total < pass_mark:
-        return "reject", None
+        return Recommendation.REJECT, None
     if clean_by_tier.get(requested_tier):
-        return "approve", requested_tier
+        return Recommendation.APPROVE, requested_tier
     for tier in reversed(TIERS[: TIERS.index(requested_tier)]):
         if clean_by_tier.get(tier):
-            return "approve_lower", tier
-    return "reject", None
+            return Recommendation.APPROVE_LOWER, tier
+    return Recommendation.REJECT, None
 
 
 def tier_rank(tier: str) -> int:
@@ -150,15 +152,16 @@ def attempt_passed(theory: Decimal, practical: Decimal, pass_score: Decimal = PA
     return theory >= pass_score and practical >= pass_score
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def certificate_expiry(issued_on: dt.date, months: int = CERTIFICATE_MONTHS) -> dt.date:
-    """The last day a certificate is valid: the day before the same date months later."""
-    return add_months(issued_on, months) - dt.timedelta(days=1)
+    """The last day a certificate is valid: the day before the same date months later.
+
+    When that month has no such date (issued 29 February, or on the 31st), the certificate
+    runs to the last day of that month: 29 Feb 2024 + 24 months ends on 28 Feb 2026.
+    """
+    same_date = add_months(issued_on, months)
+    if same_date.day < issued_on.day:  # the month is shorter: add_months took its last day
+        return same_date
+    return same_date - dt.timedelta(days=1)
 
 
 def certificate_valid(

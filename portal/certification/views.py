@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -49,6 +50,7 @@ from portal.spares import services as deposits
 from portal.spares.models import DepositEntry
 from portal.stations.models import Station
 from portal.stations.states import Tier
+from portal.stations.views import render_detail
 
 
 def _actor():
@@ -73,10 +75,9 @@ def _entry_values(form) -> dict:
     }
 
 
-def _form_errors_flash(form) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "danger")
+def _status() -> int:
+    """A form page answers 422 when it is shown again after a refused post, else 200."""
+    return 422 if request.method == "POST" else 200
 
 
 @bp.app_context_processor
@@ -87,6 +88,8 @@ def _template_helpers():
         "REQUIREMENT_LABELS": REQUIREMENT_LABELS,
         "mask_id_number": rules.mask_id_number,
         "cert_today": services.today(),
+        "ApplicationStatus": ApplicationStatus,
+        "AttachmentKind": AttachmentKind,
     }
 
 
@@ -117,7 +120,7 @@ def signup():
         if ok:
             flash(_("Your account is ready. Sign in to fill in your application."), "success")
             return redirect(url_for("auth.login", next=url_for("certification.my_application")))
-    return render_template("certification/signup.html", form=form)
+    return render_template("certification/signup.html", form=form), _status()
 
 
 @bp.route("/my-application")
@@ -132,7 +135,11 @@ def my_application():
 @bp.route("/applications/<int:application_id>")
 @require_any(Permission.APPLY, Permission.VIEW_APPLICATIONS)
 def application(application_id: int):
-    app_ = _load_application(application_id)
+    return _application_page(_load_application(application_id))
+
+
+def _application_page(app_: Application, status: int = 200, **refused_forms):
+    """The application page; a refused action form is shown with its input and errors (422)."""
     reviewer = can(current_user, Permission.REVIEW_APPLICATIONS)
     context = {
         "application": app_,
@@ -141,7 +148,8 @@ def application(application_id: int):
         "timeline": services.timeline(app_),
         "steps": services.STEPS,
         "step_labels": services.STEP_LABELS,
-        "comment_form": forms.CommentForm(),
+        "comment_form": forms.CommentForm(formdata=None),
+        "violation_form": forms.ViolationForm(formdata=None),
         "flow": APPLICATION_FLOW,
         "action_labels": ACTION_LABELS,
         "reviewer": reviewer,
@@ -151,18 +159,19 @@ def application(application_id: int):
             deposits.account_for_application(app_.id)
             or (deposits.account_for_station(app_.station_id) if app_.station_id else None)
         ),
-        "deposit_form": forms.DepositForm(kind="paid", entry_on=services.today()),
+        "deposit_form": forms.DepositForm(formdata=None, kind="paid", entry_on=services.today()),
         "approve_form": forms.ApproveForm(
-            tier=app_.requested_tier.value if app_.requested_tier else None
+            formdata=None, tier=app_.requested_tier.value if app_.requested_tier else None
         ),
-        "photo_form": forms.AttachmentForm(kinds=[AttachmentKind.SITE_PHOTO]),
-        "attachment_form": forms.AttachmentForm(kinds=CANDIDATE_KINDS),
+        "photo_form": forms.AttachmentForm(formdata=None, kinds=[AttachmentKind.SITE_PHOTO]),
+        "attachment_form": forms.AttachmentForm(formdata=None, kinds=CANDIDATE_KINDS),
         "checks": None,
     }
     if app_.requested_tier and app_.status is not ApplicationStatus.DRAFT:
         tier = app_.approved_tier or app_.requested_tier
         context["checks"] = (tier, services.check_application(app_, tier))
-    return render_template("certification/application.html", **context)
+    context.update(refused_forms)
+    return render_template("certification/application.html", **context), status
 
 
 STEP_FORMS = {
@@ -232,7 +241,7 @@ def edit_step(application_id: int, step: str):
         attachment_form=attachment_form,
         steps=services.STEPS,
         step_labels=services.STEP_LABELS,
-    )
+    ), _status()
 
 
 @bp.route("/applications/<int:application_id>/staff/<int:technician_id>/remove", methods=["POST"])
@@ -330,17 +339,19 @@ def review_action(application_id: int, action: str):
     app_ = _load_application(application_id)
     if action not in REVIEW_ACTIONS:
         abort(404)
-    form = forms.CommentForm()
-    form.validate_on_submit()
-    ok, _moved = submit_form(
-        None, lambda: REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or "")
-    )
-    if ok:
-        label = ACTION_LABELS.get(action) or _("Violation recorded")
-        flash(_("Done: %(action)s.", action=label), "success")
-    if action == "evaluate" and app_.status is ApplicationStatus.EVALUATED:
-        return redirect(url_for("certification.report", application_id=app_.id))
-    return redirect(url_for("certification.application", application_id=app_.id))
+    violation = action == "violation"
+    form = forms.ViolationForm() if violation else forms.CommentForm()
+    if form.validate_on_submit():
+        ok, _moved = submit_form(
+            form, lambda: REVIEW_ACTIONS[action](_actor(), app_, form.comment.data or "")
+        )
+        if ok:
+            label = ACTION_LABELS.get(action) or _("Violation recorded")
+            flash(_("Done: %(action)s.", action=label), "success")
+            if action == "evaluate":
+                return redirect(url_for("certification.report", application_id=app_.id))
+            return redirect(url_for("certification.application", application_id=app_.id))
+    return _application_page(app_, 422, **{"violation_form" if violation else "comment_form": form})
 
 
 @bp.route("/applications/<int:application_id>/screening", methods=["GET", "POST"])
@@ -380,26 +391,31 @@ def screening(application_id: int):
         editable=APPLICATION_FLOW.can(app_.status, "screen"),
         photo_form=forms.AttachmentForm(kinds=[AttachmentKind.SITE_PHOTO]),
         comment_form=forms.CommentForm(),
-    )
+    ), _status()
 
 
 @bp.route("/applications/<int:application_id>/report")
 @require(Permission.VIEW_APPLICATIONS)
 def report(application_id: int):
-    app_ = _load_application(application_id)
-    return render_template(
-        "certification/report.html",
-        application=app_,
-        report=services.evaluation(app_),
-        criteria=CRITERIA,
-        Recommendation=Recommendation,
-        Tier=Tier,
-        tiers=list(Tier),
-        approve_form=forms.ApproveForm(
-            tier=app_.requested_tier.value if app_.requested_tier else None
+    return _report_page(_load_application(application_id))
+
+
+def _report_page(app_: Application, status: int = 200, **refused_forms):
+    """The evaluation report; a refused decision form is shown with its errors (422)."""
+    context = {
+        "application": app_,
+        "report": services.evaluation(app_),
+        "criteria": CRITERIA,
+        "Recommendation": Recommendation,
+        "Tier": Tier,
+        "tiers": list(Tier),
+        "approve_form": forms.ApproveForm(
+            formdata=None, tier=app_.requested_tier.value if app_.requested_tier else None
         ),
-        comment_form=forms.CommentForm(),
-    )
+        "comment_form": forms.CommentForm(formdata=None),
+    }
+    context.update(refused_forms)
+    return render_template("certification/report.html", **context), status
 
 
 @bp.route("/applications/<int:application_id>/approve", methods=["POST"])
@@ -409,13 +425,12 @@ def approve(application_id: int):
     form = forms.ApproveForm()
     if form.validate_on_submit():
         ok, _approved = submit_form(
-            None, lambda: services.approve(_actor(), app_, form.tier.data, form.comment.data)
+            form, lambda: services.approve(_actor(), app_, form.tier.data, form.comment.data)
         )
         if ok:
             flash(_("Approved at %(tier)s.", tier=app_.approved_tier.label), "success")
-    else:
-        _form_errors_flash(form)
-    return redirect(url_for("certification.application", application_id=app_.id))
+            return redirect(url_for("certification.application", application_id=app_.id))
+    return _report_page(app_, 422, approve_form=form)
 
 
 @bp.route("/applications/<int:application_id>/deposit", methods=["POST"])
@@ -425,14 +440,14 @@ def application_deposit(application_id: int):
     form = forms.DepositForm()
     if form.validate_on_submit():
         ok, _entry = submit_form(
-            None,
+            form,
             lambda: services.record_application_deposit(_actor(), app_, **_entry_values(form)),
+            once=form,
         )
         if ok:
             flash(_("The deposit entry is recorded."), "success")
-    else:
-        _form_errors_flash(form)
-    return redirect(url_for("certification.application", application_id=app_.id))
+            return redirect(url_for("certification.application", application_id=app_.id))
+    return _application_page(app_, 422, deposit_form=form)
 
 
 @bp.route("/applications/<int:application_id>/authorize", methods=["GET", "POST"])
@@ -469,7 +484,7 @@ def authorize(application_id: int):
         checks=checks,
         tier=tier,
         clean=rules.is_clean(checks) if checks else False,
-    )
+    ), _status()
 
 
 # --- tier rules ----------------------------------------------------------------------------
@@ -530,7 +545,7 @@ def new_tier_rules():
         form=form,
         tiers=list(Tier),
         field_labels=forms.RULE_FIELD_LABELS,
-    )
+    ), _status()
 
 
 @bp.route("/rules/weights/new", methods=["GET", "POST"])
@@ -556,7 +571,9 @@ def new_weights():
         if ok:
             flash(_("The new screening weights are saved."), "success")
             return redirect(url_for("certification.tier_rules"))
-    return render_template("certification/weights_form.html", form=form, criteria=CRITERIA)
+    return render_template(
+        "certification/weights_form.html", form=form, criteria=CRITERIA
+    ), _status()
 
 
 # --- compliance ----------------------------------------------------------------------------
@@ -596,14 +613,18 @@ def station_panel_context(station: Station) -> dict:
         "actions": [a for a in STATION_LIFE.actions_from(station.status) if a != "change_tier"],
         "action_labels": STATION_ACTION_LABELS,
         "can_change_tier": STATION_LIFE.can(station.status, "change_tier"),
-        "reason_form": forms.ReasonForm(),
-        "tier_form": forms.TierChangeForm(tier=station.tier.value),
-        "deposit_form": forms.DepositForm(kind="top_up", entry_on=services.today()),
-        "reverse_form": forms.ReverseForm(),
-        "areas_form": forms.AreasForm(obj=db.session.get(StationProfile, station.id)),
-        "staff_form": forms.StaffForm(),
+        "reason_form": forms.ReasonForm(formdata=None),
+        "tier_form": forms.TierChangeForm(formdata=None, tier=station.tier.value),
+        "deposit_form": forms.DepositForm(formdata=None, kind="top_up", entry_on=services.today()),
+        "reverse_form": forms.ReverseForm(formdata=None),
+        "areas_form": forms.AreasForm(
+            formdata=None, obj=db.session.get(StationProfile, station.id)
+        ),
+        "staff_form": forms.StaffForm(formdata=None),
         "today": services.today(),
     }
+    # A refused form of this panel comes back with what was typed and its errors.
+    ctx.update(g.get("certification_forms") or {})
     return ctx
 
 
@@ -615,6 +636,12 @@ def _back(station: Station):
     return redirect(url_for("stations.detail", station_id=station.id) + "#certification")
 
 
+def _station_page(station: Station, **refused_forms):
+    """The station page again, the refused panel form keeping its input and errors (422)."""
+    g.certification_forms = refused_forms
+    return render_detail(station, 422)
+
+
 @bp.route("/stations/<int:station_id>/life/<action>", methods=["POST"])
 @require(Permission.MANAGE_STATIONS)
 def station_action(station_id: int, action: str):
@@ -622,16 +649,14 @@ def station_action(station_id: int, action: str):
     if action not in services.STATION_ACTIONS:
         abort(404)
     form = forms.ReasonForm()
-    valid = form.validate_on_submit()
-    if not valid:
-        _form_errors_flash(form)
-        return _back(station)
-    ok, _moved = submit_form(
-        None, lambda: services.STATION_ACTIONS[action](_actor(), station, form.reason.data)
-    )
-    if ok:
-        flash(_("Done: %(action)s.", action=STATION_ACTION_LABELS[action]), "success")
-    return _back(station)
+    if form.validate_on_submit():
+        ok, _moved = submit_form(
+            form, lambda: services.STATION_ACTIONS[action](_actor(), station, form.reason.data)
+        )
+        if ok:
+            flash(_("Done: %(action)s.", action=STATION_ACTION_LABELS[action]), "success")
+            return _back(station)
+    return _station_page(station, reason_form=form)
 
 
 @bp.route("/stations/<int:station_id>/tier", methods=["POST"])
@@ -639,16 +664,14 @@ def station_action(station_id: int, action: str):
 def station_tier(station_id: int):
     station = _station(station_id)
     form = forms.TierChangeForm()
-    valid = form.validate_on_submit()
-    if not valid:
-        _form_errors_flash(form)
-        return _back(station)
-    ok, _changed = submit_form(
-        None, lambda: services.change_tier(_actor(), station, form.tier.data, form.reason.data)
-    )
-    if ok:
-        flash(_("The tier is changed to %(tier)s.", tier=station.tier.label), "success")
-    return _back(station)
+    if form.validate_on_submit():
+        ok, _changed = submit_form(
+            form, lambda: services.change_tier(_actor(), station, form.tier.data, form.reason.data)
+        )
+        if ok:
+            flash(_("The tier is changed to %(tier)s.", tier=station.tier.label), "success")
+            return _back(station)
+    return _station_page(station, tier_form=form)
 
 
 @bp.route("/stations/<int:station_id>/areas", methods=["POST"])
@@ -658,7 +681,7 @@ def station_areas(station_id: int):
     form = forms.AreasForm()
     if form.validate_on_submit():
         ok, _profile = submit_form(
-            None,
+            form,
             lambda: services.set_station_areas(
                 _actor(),
                 station,
@@ -669,9 +692,8 @@ def station_areas(station_id: int):
         )
         if ok:
             flash(_("The floor areas are saved."), "success")
-    else:
-        _form_errors_flash(form)
-    return _back(station)
+            return _back(station)
+    return _station_page(station, areas_form=form)
 
 
 @bp.route("/stations/<int:station_id>/deposit", methods=["POST"])
@@ -681,14 +703,14 @@ def station_deposit(station_id: int):
     form = forms.DepositForm()
     if form.validate_on_submit():
         ok, _entry = submit_form(
-            None,
+            form,
             lambda: services.record_station_deposit(_actor(), station, **_entry_values(form)),
+            once=form,
         )
         if ok:
             flash(_("The deposit entry is recorded."), "success")
-    else:
-        _form_errors_flash(form)
-    return _back(station)
+            return _back(station)
+    return _station_page(station, deposit_form=form)
 
 
 @bp.route("/deposits/<int:entry_id>/reverse", methods=["POST"])
@@ -699,10 +721,15 @@ def reverse_deposit(entry_id: int):
         abort(404)
     form = forms.ReverseForm()
     if not form.validate_on_submit():
-        flash(_("Give the reason for the correction."), "danger")
+        flash(
+            form.form_token.errors[0]
+            if form.form_token.errors
+            else _("Give the reason for the correction."),
+            "danger",
+        )
     else:
         ok, _reversal = submit_form(
-            None, lambda: services.reverse_deposit(_actor(), entry, form.note.data)
+            None, lambda: services.reverse_deposit(_actor(), entry, form.note.data), once=form
         )
         if ok:
             flash(_("The entry is reversed."), "success")
@@ -733,7 +760,7 @@ def add_technician(station_id: int):
     form = forms.StaffForm()
     if form.validate_on_submit():
         ok, _person = submit_form(
-            None,
+            form,
             lambda: services.add_technician(
                 _actor(),
                 station,
@@ -745,9 +772,8 @@ def add_technician(station_id: int):
         )
         if ok:
             flash(_("The technician is added."), "success")
-    else:
-        _form_errors_flash(form)
-    return _back(station)
+            return _back(station)
+    return _station_page(station, staff_form=form)
 
 
 @bp.route("/technicians/<int:technician_id>", methods=["GET", "POST"])
@@ -781,14 +807,24 @@ def technician(technician_id: int):
                 else:
                     flash(_("Not passed: both scores must reach 60."), "warning")
                 return redirect(url_for("certification.technician", technician_id=person.id))
+    return _technician_page(person, 422 if request.method == "POST" else 200, form=form)
+
+
+def _technician_page(
+    person: Technician, status: int = 200, form=None, reason_form=None, refused_certificate_id=None
+):
+    """A technician's page: exams and certificates; refused forms keep their input (422)."""
+    if form is None:
+        form = forms.AttemptForm(formdata=None, attempted_on=services.today())
     return render_template(
         "certification/technician.html",
         person=person,
         form=form,
-        reason_form=forms.ReasonForm(),
+        reason_form=reason_form or forms.ReasonForm(formdata=None),
+        refused_certificate_id=refused_certificate_id,
         today=services.today(),
         show_id=False,
-    )
+    ), status
 
 
 @bp.route("/certificates/<int:certificate_id>/revoke", methods=["POST"])
@@ -798,15 +834,21 @@ def revoke_certificate(certificate_id: int):
     if certificate is None:
         abort(404)
     form = forms.ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("Give the reason for the revocation."), "danger")
-    else:
+    if form.validate_on_submit():
         ok, _revoked = submit_form(
-            None, lambda: services.revoke_certificate(_actor(), certificate, form.reason.data)
+            form, lambda: services.revoke_certificate(_actor(), certificate, form.reason.data)
         )
         if ok:
             flash(_("The certificate is revoked."), "success")
-    return redirect(url_for("certification.technician", technician_id=certificate.technician_id))
+            return redirect(
+                url_for("certification.technician", technician_id=certificate.technician_id)
+            )
+    return _technician_page(
+        _technician(certificate.technician_id),
+        422,
+        reason_form=form,
+        refused_certificate_id=certificate.id,
+    )
 
 
 @bp.route("/certificates/expiring")

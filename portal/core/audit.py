@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core.actors import (
+    SYSTEM,
+    SYSTEM_USERNAME,
+    actor_name,
+    is_system,
+    require_actor,
+)
 from portal.core.db import UTCDateTime, now_utc
 from portal.extensions import db
 
@@ -38,6 +47,13 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
 
+    @property
+    def actor_label(self) -> str:
+        """Who acted, as shown: a username, or the system actor by its name."""
+        if self.actor_id is None and self.actor_name == SYSTEM_USERNAME:
+            return str(SYSTEM.display_name)
+        return self.actor_name
+
     def changes(self) -> list[tuple[str, Any, Any]]:
         """(field, before, after) for each field that differs."""
         before = self.before or {}
@@ -60,7 +76,7 @@ def _plain(value: Any) -> Any:
     """A JSON-safe copy of a value."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)
@@ -72,8 +88,109 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot(obj, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """The named attributes of obj as a JSON-safe dict (for before/after)."""
-    return {name: _plain(getattr(obj, name)) for name in fields}
+    """The named attributes of obj as a JSON-safe dict (for before/after), personal ones masked."""
+    return masked(obj, {name: _plain(getattr(obj, name)) for name in fields})
+
+
+# --- every changed field -----------------------------------------------------------------
+#
+# A model marks its personal columns with `__audit_masked__ = {"column": mask_function}`;
+# the trail keeps only their masked form. Bookkeeping columns change on every write and say
+# nothing about what a person changed.
+
+BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
+CHANGED_MARK = " (changed)"
+
+Extra = Mapping[str, Callable[[Any], Any]]
+
+
+def masks_of(obj) -> Mapping[str, Callable[[Any], str]]:
+    """The personal fields of obj's model and how each is masked."""
+    return getattr(type(obj), "__audit_masked__", {})
+
+
+def masked(obj, values: Mapping[str, Any]) -> dict[str, Any]:
+    """values with obj's personal fields masked."""
+    masks = masks_of(obj)
+    return {k: (masks[k](v) if k in masks and v is not None else v) for k, v in values.items()}
+
+
+def state(obj, *, extra: Extra | None = None, exclude=BOOKKEEPING) -> dict[str, Any]:
+    """Every column of obj (plus extra computed fields, e.g. a child list), JSON-safe, unmasked."""
+    mapper = sa_inspect(obj).mapper
+    out = {
+        attr.key: _plain(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in exclude
+    }
+    for name, compute in (extra or {}).items():
+        out[name] = _plain(compute(obj))
+    return out
+
+
+def diff(obj, before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
+    """(before, after) of the fields that differ, masked where personal.
+
+    Fields are compared unmasked; a personal field whose masked forms happen to coincide is
+    marked as changed, so the entry still shows that it changed.
+    """
+    masks = masks_of(obj)
+    old, new = {}, {}
+    for key in dict.fromkeys([*before, *after]):
+        if before.get(key) == after.get(key):
+            continue
+        old[key], new[key] = before.get(key), after.get(key)
+        if key in masks:
+            old[key] = masks[key](old[key]) if old[key] is not None else None
+            new[key] = masks[key](new[key]) if new[key] is not None else None
+            if old[key] == new[key]:
+                new[key] = f"{new[key] or ''}{CHANGED_MARK}"
+    return old, new
+
+
+class Tracker:
+    """Remembers an object's state, to audit every field a service then changes."""
+
+    def __init__(self, obj, extra: Extra | None = None):
+        self.obj = obj
+        self.extra = dict(extra or {})
+        self.before = state(obj, extra=self.extra)
+
+    def changes(self) -> tuple[dict, dict]:
+        """(before, after) of every field changed since tracking began (masked)."""
+        return diff(self.obj, self.before, state(self.obj, extra=self.extra))
+
+
+def track(obj, **extra: Callable[[Any], Any]) -> Tracker:
+    """Start tracking obj before changing it; extra computes fields that are not columns."""
+    return Tracker(obj, extra)
+
+
+def record_changes(action: str, tracker: Tracker, *, actor, **kwargs) -> AuditEntry:
+    """One entry with every field changed since track(): old and new values (masked)."""
+    db.session.flush()
+    before, after = tracker.changes()
+    return record(action, tracker.obj, actor=actor, before=before, after=after, **kwargs)
+
+
+def record_created(action: str, obj, *, actor, extra: Extra | None = None, **kwargs):
+    """One entry for a new object with all its fields (masked)."""
+    db.session.flush()
+    after = masked(obj, state(obj, extra=extra))
+    return record(action, obj, actor=actor, after=after, **kwargs)
+
+
+def record_deleted(action: str, obj, *, actor, extra: Extra | None = None, **kwargs):
+    """One entry for an object about to be deleted, with all its fields (masked)."""
+    before = masked(obj, state(obj, extra=extra))
+    return record(action, obj, actor=actor, before=before, **kwargs)
+
+
+# Transitional (issue 8.2): while some callers do not pass `actor=` yet, a missing actor is
+# taken from the request's signed-in user (only there), else recorded as SYSTEM, as "system"
+# was recorded before. Set True once every caller passes its actor: a missing actor then
+# raises MissingActor everywhere.
+STRICT_ACTOR = False
 
 
 def record(
@@ -89,9 +206,11 @@ def record(
     after: dict | None = None,
     comment: str = "",
 ) -> AuditEntry:
-    """Append one audit entry in the current transaction (the caller's commit keeps it)."""
-    if actor is None:
-        actor = _current_actor()
+    """Append one audit entry in the current transaction (the caller's commit keeps it).
+
+    `actor` is who acts: a user, or `portal.core.actors.SYSTEM` for the command line and jobs.
+    """
+    actor = _resolve_actor(actor)
     if obj is not None:
         db.session.flush()
         object_type = object_type or obj.__class__.__name__
@@ -104,8 +223,8 @@ def record(
             label = str(obj)
     entry = AuditEntry(
         at=now_utc(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or "system",
+        actor_id=None if is_system(actor) else getattr(actor, "id", None),
+        actor_name=actor_name(actor)[:80],
         object_type=object_type or "",
         object_id=str(object_id) if object_id is not None else "",
         object_label=(label or "")[:200],
@@ -120,10 +239,13 @@ def record(
     return entry
 
 
-def _current_actor():
+def _resolve_actor(actor):
+    """The explicit actor; while not STRICT_ACTOR, the transitional fallback described above."""
+    if actor is not None or STRICT_ACTOR:
+        return require_actor(actor)
     from flask import has_request_context
     from flask_login import current_user
 
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
-    return None
+    return SYSTEM

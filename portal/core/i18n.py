@@ -6,7 +6,6 @@ import datetime as dt
 import glob
 import os
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime
@@ -54,11 +53,6 @@ def translation_directories(root: str) -> list[str]:
     found = [os.path.join(root, "translations")]
     found += sorted(glob.glob(os.path.join(root, "*", "translations")))
     return [d for d in found if os.path.isdir(d)]
-
-
-def local_tz() -> ZoneInfo:
-    """The portal's display time zone (Asia/Shanghai by default)."""
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def init_i18n(app: Flask) -> None:

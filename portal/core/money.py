@@ -7,6 +7,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import Numeric, types
 
 CENT = Decimal("0.01")
+# The largest amount a Numeric(12, 2) column holds.
+MONEY_LIMIT = Decimal("9999999999.99")
+
+
+class AmountOutOfRange(ValueError):
+    """An amount too large for a money column (a form or service should have refused it)."""
 
 
 def to_money(value) -> Decimal:
@@ -40,6 +46,9 @@ class Money(types.TypeDecorator):
         if value is None:
             return None
         amount = to_money(value)
+        if abs(amount) > MONEY_LIMIT:
+            # PostgreSQL would refuse it; SQLite would silently keep a float.
+            raise AmountOutOfRange(f"amount {amount} is beyond Numeric(12, 2)")
         if dialect.name == "sqlite":
             # SQLite keeps REAL; store the exact string and read it back as Decimal.
             return str(amount)

@@ -17,10 +17,22 @@ class KeysetPage:
     prev_key: Any | None
 
 
+# Integer keys are INTEGER columns: a key from a link beyond that range is clamped just past it
+# (the same page), since PostgreSQL and SQLite refuse to compare with too large a number.
+_KEY_LIMIT = 2**31
+
+
+def _in_key_range(key):
+    if isinstance(key, int) and not isinstance(key, bool):
+        return max(-_KEY_LIMIT, min(_KEY_LIMIT, key))
+    return key
+
+
 def keyset_page(
     stmt: Select, key_column, *, after=None, before=None, size=50, descending=False
 ) -> KeysetPage:
     """One page of stmt ordered by a unique key column; after/before are keys from a link."""
+    after, before = _in_key_range(after), _in_key_range(before)
     forward = before is None
     if descending:
         if after is not None:

@@ -9,6 +9,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.core.actors import is_system
 from portal.core.workflow import LabelledEnum
 
 
@@ -44,8 +45,20 @@ class Permission(enum.Enum):
     VIEW_REPORTS = "view_reports"
     MANAGE_CATALOGUES = "manage_catalogues"
     MANAGE_API_TOKENS = "manage_api_tokens"
+    # inspections and rectifications
+    VIEW_INSPECTIONS = "view_inspections"
+    PLAN_INSPECTIONS = "plan_inspections"
+    CONDUCT_INSPECTIONS = "conduct_inspections"
+    MANAGE_CHECKLISTS = "manage_checklists"
+    REVIEW_RECTIFICATIONS = "review_rectifications"
+    ANSWER_RECTIFICATIONS = "answer_rectifications"
     # rewards and penalties (settlement)
     RECORD_ADJUSTMENTS = "record_adjustments"
+    # spare parts and stock
+    VIEW_STOCK = "view_stock"
+    MANAGE_PARTS = "manage_parts"
+    HANDLE_STATION_STOCK = "handle_station_stock"
+    RECORD_STOCK_COUNTS = "record_stock_counts"
 
 
 P = Permission
@@ -53,7 +66,17 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Reports are submitted, and API tokens held, only by a station's own users; only
     # candidates apply.
-    Role.ADMIN: frozenset(P) - {P.VIEW_OWN_STATION, P.APPLY, P.SUBMIT_REPORTS, P.MANAGE_API_TOKENS},
+    # Inspections are filled in by their auditor; rectifications answered by the station.
+    Role.ADMIN: frozenset(P)
+    - {
+        P.VIEW_OWN_STATION,
+        P.APPLY,
+        P.SUBMIT_REPORTS,
+        P.MANAGE_API_TOKENS,
+        P.CONDUCT_INSPECTIONS,
+        P.ANSWER_RECTIFICATIONS,
+        P.HANDLE_STATION_STOCK,
+    },
     Role.HQ: frozenset(
         {
             P.VIEW_DASHBOARD,
@@ -69,10 +92,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_REPORTS,
             P.MANAGE_CATALOGUES,
             P.RECORD_ADJUSTMENTS,
+            P.VIEW_INSPECTIONS,
+            P.PLAN_INSPECTIONS,
+            P.MANAGE_CHECKLISTS,
+            P.VIEW_STOCK,
+            P.MANAGE_PARTS,
         }
     ),
     Role.AUDITOR: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_ALL_STATIONS, P.CHANGE_OWN_PASSWORD, P.VIEW_REPORTS}
+        {
+            P.VIEW_DASHBOARD,
+            P.VIEW_ALL_STATIONS,
+            P.CHANGE_OWN_PASSWORD,
+            P.VIEW_REPORTS,
+            P.VIEW_INSPECTIONS,
+            P.PLAN_INSPECTIONS,
+            P.CONDUCT_INSPECTIONS,
+            P.REVIEW_RECTIFICATIONS,
+            P.VIEW_STOCK,
+            P.RECORD_STOCK_COUNTS,
+        }
     ),
     Role.FINANCE: frozenset(
         {
@@ -83,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_DEPOSITS,
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
+            P.VIEW_STOCK,
         }
     ),
     Role.STATION: frozenset(
@@ -95,15 +135,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUBMIT_REPORTS,
             P.VIEW_REPORTS,
             P.MANAGE_API_TOKENS,
+            P.VIEW_INSPECTIONS,
+            P.ANSWER_RECTIFICATIONS,
+            P.VIEW_STOCK,
+            P.HANDLE_STATION_STOCK,
         }
     ),
 }
 
 
 def permissions_of(user) -> frozenset[Permission]:
-    """Every permission the user's roles grant."""
+    """Every permission the user's roles grant; the system actor holds every permission."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
+    if is_system(user):
+        return frozenset(Permission)
     granted: set[Permission] = set()
     for role in user.role_set:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())

@@ -30,7 +30,10 @@ def demo_mode() -> bool:
 
 
 def init_templating(app: Flask) -> None:
+    from portal.core.forms import issue_form_token
+
     app.jinja_env.globals.update(
+        one_time_token=issue_form_token,
         can=can,
         Permission=Permission,
         Role=Role,

@@ -8,11 +8,14 @@ import random
 
 from sqlalchemy import select
 
+from portal.core import audit
+from portal.core.actors import SYSTEM
+from portal.core.dates import local_today, local_tz
 from portal.core.db import now_utc
 from portal.extensions import db
 from portal.reports import services
 from portal.reports.models import DeviceModel, FaultCode
-from portal.reports.states import RecordSource
+from portal.reports.states import Location, Payment, RecordSource, RepairTypeCode
 from portal.stations.models import Station
 from portal.stations.states import StationStatus, Tier
 
@@ -57,7 +60,7 @@ def load_catalogues() -> None:
     for code, name, pattern, months in DEVICE_MODELS:
         if code not in have:
             services.save_catalogue_entry(
-                None,
+                SYSTEM,
                 "models",
                 code=code,
                 name=name,
@@ -69,7 +72,7 @@ def load_catalogues() -> None:
     for code, zh, en, category in FAULT_CODES:
         if code not in have:
             services.save_catalogue_entry(
-                None, "faults", code=code, name_zh=zh, name_en=en, category=category, active=True
+                SYSTEM, "faults", code=code, name_zh=zh, name_en=en, category=category, active=True
             )
 
 
@@ -85,7 +88,7 @@ def serial_for(model: str, rng: random.Random) -> str:
 
 
 def _record(station: Station, day: dt.date, n: int, rng: random.Random, pool: list) -> dict:
-    tz = services.local_tz()
+    tz = local_tz()
     center = station.tier == Tier.SERVICE_CENTER
     if station.tier == Tier.ACCESSORY_POINT:
         repair_type = "accessory_sale"
@@ -93,7 +96,7 @@ def _record(station: Station, day: dt.date, n: int, rng: random.Random, pool: li
         choices = (
             ["instore_simple"] * 5
             + ["onsite_repair"] * 2
-            + ["unit_swap", "factory_return", "no_fault_found"]
+            + [RepairTypeCode.UNIT_SWAP.value, "factory_return", "no_fault_found"]
         )
         if center:
             choices += ["complex"] * 2
@@ -134,12 +137,14 @@ def _record(station: Station, day: dt.date, n: int, rng: random.Random, pool: li
         "device_model": model,
         "serial_no": serial,
         "purchase_on": purchase,
-        "warranty": "warranty" if warranty else "paid",
+        "warranty": Payment.WARRANTY if warranty else Payment.PAID,
         "fault_code": fault[0],
         "repair_type": repair_type,
-        "on_site": "onsite" if repair_type == "onsite_repair" else "instore",
+        "on_site": Location.ONSITE if repair_type == "onsite_repair" else Location.INSTORE,
         "parts": parts,
-        "standby_serial": serial_for(model, rng) if repair_type == "unit_swap" else "",
+        "standby_serial": (
+            serial_for(model, rng) if repair_type == RepairTypeCode.UNIT_SWAP else ""
+        ),
         "result": result,
         "satisfaction": rng.choice([None, 3, 4, 4, 5, 5, 5]),
         "return_visit_on": day + dt.timedelta(days=2) if rng.random() < 0.35 else None,
@@ -157,8 +162,8 @@ def load(days: int = 30) -> None:
     stations = db.session.execute(
         select(Station).where(Station.code.in_(codes), Station.status == StationStatus.ACTIVE)
     ).scalars()
-    today = services.local_today()
-    tz = services.local_tz()
+    today = local_today()
+    tz = local_tz()
     for station in stations:
         pool: list = []
         for back in range(days, 0, -1):
@@ -170,13 +175,13 @@ def load(days: int = 30) -> None:
                 continue
             if fate < 0.06:
                 continue  # a missing day
-            report = services.open_report(None, station, day)
+            report = services.open_report(SYSTEM, station, day)
             count = rng.choice([0, 1, 2, 2, 3, 3, 4, 5, 6])
             rows = [(None, _record(station, day, n + 1, rng, pool)) for n in range(count)]
             if rows:
-                services.import_records(None, report, rows, RecordSource.FORM)
+                services.import_records(SYSTEM, report, rows, RecordSource.FORM)
             services.update_counts(
-                None,
+                SYSTEM,
                 report,
                 {
                     "received_count": count + rng.randint(0, 2),
@@ -188,7 +193,7 @@ def load(days: int = 30) -> None:
                     "complaint_count": 1 if rng.random() < 0.05 else 0,
                 },
             )
-            services.submit_report(None, report)
+            services.submit_report(SYSTEM, report)
             late = fate > 0.88
             local = (
                 dt.datetime.combine(
@@ -198,6 +203,9 @@ def load(days: int = 30) -> None:
                 else dt.datetime.combine(day, dt.time(20, 5), tz)
             )
             submitted = min(local.astimezone(dt.UTC), now_utc())
+            # The demo's history: submitted when a station would have, on time or late.
+            changes = audit.track(report)
             report.first_submitted_at = submitted
             report.submitted_at = submitted
+            audit.record_changes("daily_report.demo_backdated", changes, actor=SYSTEM)
         db.session.flush()

@@ -12,11 +12,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from portal.core import excel as xl
+from portal.core.dates import local_tz
 from portal.core.errors import DomainError
 from portal.extensions import db
 from portal.reports import rules, services
 from portal.reports.models import RepairRecord, UploadBatch
-from portal.reports.states import RecordSource, UploadOutcome
+from portal.reports.states import Location, Payment, RecordSource, UploadOutcome
 from portal.stations.models import Station
 
 RECORDS_SHEET = "Records"
@@ -59,6 +60,8 @@ COLUMNS = (
     Column("return_visit_outcome", "回访结果", "Return visit outcome", 24),
 )
 COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
+if tuple(COLUMN_BY_FIELD) != rules.RECORD_FIELDS:  # the template's columns are the record's fields
+    raise RuntimeError("reports.excel.COLUMNS must follow rules.RECORD_FIELDS")
 TEMPLATE_ROWS = 5000
 
 
@@ -116,12 +119,12 @@ def _code_lists(catalogues: dict[str, list]) -> dict[str, list[tuple[str, str]]]
     """For each coded column: (code, meaning in both languages)."""
     return {
         "device_model": [(m.code, m.name) for m in catalogues["models"]],
-        "warranty": [("warranty", "保修 / Warranty"), ("paid", "付费 / Paid")],
+        "warranty": [(Payment.WARRANTY, "保修 / Warranty"), (Payment.PAID, "付费 / Paid")],
         "fault_code": [
             (f.code, f"{f.name_zh} / {f.name_en} [{f.category}]") for f in catalogues["faults"]
         ],
         "repair_type": [(t.code, f"{t.name_zh} / {t.name_en}") for t in catalogues["types"]],
-        "on_site": [("onsite", "上门 / On site"), ("instore", "店内 / In store")],
+        "on_site": [(Location.ONSITE, "上门 / On site"), (Location.INSTORE, "店内 / In store")],
         "result": [(r.code, f"{r.name_zh} / {r.name_en}") for r in catalogues["results"]],
     }
 
@@ -148,7 +151,7 @@ def build_template() -> bytes:
             codes.write_string(i, code_col + 1, meaning)
         codes.set_column(code_col, code_col, 18)
         codes.set_column(code_col + 1, code_col + 1, 34)
-        letter = xlsx_col(code_col)
+        letter = xl.xlsx_col(code_col)
         ranges[name] = f"={CODES_SHEET}!${letter}$2:${letter}${max(2, len(entries) + 1)}"
         code_col += 3
     codes.freeze_panes(1, 0)
@@ -231,23 +234,18 @@ def build_template() -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_col(index: int) -> str:
-    """Column letters of a 0-based column index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 # --- the upload --------------------------------------------------------------------------
 
 
 REFUSALS = {
     "empty": _l("The file is empty."),
     "not_xlsx": _l("This is not an Excel workbook (.xlsx). Save it as .xlsx and upload again."),
-    "too_large": _l("The file is too large to read."),
+    "too_large": _l(
+        "The file is too large to read: a part of it unpacks to more than %(mb)d MB, or all of "
+        "it to more than %(total)d MB.",
+        mb=xl.MAX_PART_BYTES // (1024 * 1024),
+        total=xl.MAX_UNCOMPRESSED // (1024 * 1024),
+    ),
     "no_rows": _l("The sheet %(sheet)s has no records."),
     "too_many_rows": _l("More than %(n)d rows; split the file and upload the parts."),
 }
@@ -270,6 +268,24 @@ def refusal_message(reason: str):
         )
     if code == "no_rows":
         return _l("The sheet %(sheet)s has no records.", sheet=RECORDS_SHEET)
+    if code == "cell_too_long":
+        return _l(
+            "A cell holds more than %(n)d characters%(where)s; no field of a record is that long.",
+            n=xl.MAX_CELL_CHARS,
+            where=f" ({detail})" if detail else "",
+        )
+    if code == "hidden_sheets":
+        return _l(
+            "The workbook has hidden sheets (%(sheets)s). Show or delete them, so that everything "
+            "uploaded has been seen, and upload again.",
+            sheets=detail,
+        )
+    if code == "hidden_cells":
+        return _l(
+            "Hidden rows or columns hold values (cells %(cells)s). Show or delete them, so that "
+            "everything uploaded has been seen, and upload again.",
+            cells=detail,
+        )
     if code == "too_many_rows":
         return _l(
             "More than %(n)d rows; split the file and upload the parts.",
@@ -342,7 +358,7 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             _l(
                 "This file was already imported on %(when)s (for %(day)s); it was not imported "
                 "again.",
-                when=earlier.uploaded_at.astimezone(services.local_tz()).strftime("%Y-%m-%d %H:%M"),
+                when=earlier.uploaded_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
                 day=earlier.report_on.isoformat(),
             )
         )
@@ -358,14 +374,11 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             UploadOutcome.REJECTED,
             message=str(exc.message),
         )
-    savepoint = db.session.begin_nested()
     try:
-        report = services.open_report(actor, station, day)
-        result = services.import_records(actor, report, rows, RecordSource.EXCEL)
-        if submit:
-            services.submit_report(actor, report)
+        report, result = services.file_day_report(
+            actor, station, day, rows, RecordSource.EXCEL, submit=submit
+        )
     except services.RecordsRejected as exc:
-        savepoint.rollback()
         return services.record_upload(
             actor,
             station.id,
@@ -377,10 +390,6 @@ def upload(actor, station: Station, day: dt.date, filename: str, data: bytes, su
             message=str(exc.message),
             errors=exc.problems,
         )
-    except DomainError:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
     # Two uploads of the same file at once: the unique digest lets one win; the other's
     # IntegrityError at commit rolls back everything it did (the view reports it).
     return services.record_upload(
@@ -407,7 +416,12 @@ def error_workbook(batch: UploadBatch) -> bytes:
     buffer = io.BytesIO()
     workbook = xl.new_workbook(buffer)
     rows = (
-        (e.get("row"), field_header(e.get("field")), e.get("value"), e.get("message"))
+        (
+            e.get("row"),
+            field_header(e.get("field")),
+            rules.mask_personal(e.get("field") or "", e.get("value")),
+            e.get("message"),
+        )
         for e in (batch.errors or [])
     )
     xl.write_table(
@@ -436,7 +450,7 @@ EXPORT_HEADERS = [
 
 def export_records(stmt: Select, target) -> int:
     """Stream filtered records into an xlsx (customer name and phone masked)."""
-    tz = services.local_tz()
+    tz = local_tz()
     codes = dict(db.session.execute(select(Station.id, Station.code)).all())
     workbook = xl.new_workbook(target, constant_memory=True)
 
@@ -448,24 +462,7 @@ def export_records(stmt: Select, target) -> int:
             yield (
                 codes.get(record.station_id, ""),
                 record.report.report_on,
-                record.ticket_no,
-                record.received_at.astimezone(tz),
-                record.completed_at.astimezone(tz),
-                rules.mask_name(record.customer_name),
-                rules.mask_phone(record.customer_phone),
-                record.device_model,
-                record.serial_no,
-                record.purchase_on,
-                "warranty" if record.warranty else "paid",
-                record.fault_code,
-                record.repair_type,
-                "onsite" if record.on_site else "instore",
-                rules.format_parts(record.parts),
-                record.standby_serial,
-                record.result,
-                record.satisfaction,
-                record.return_visit_on,
-                record.return_visit_outcome,
+                *rules.record_fields(record, tz, masked=True).values(),
             )
 
     count = xl.write_table(

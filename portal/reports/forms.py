@@ -14,6 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.reports import rules
+from portal.reports.states import Location, Payment
+
 
 class OpenDayForm(FlaskForm):
     report_on = DateField(_l("Day"), validators=[DataRequired()])
@@ -58,14 +61,14 @@ class RecordForm(FlaskForm):
     purchase_on = StringField(_l("Purchase date"), validators=[Optional()])
     warranty = SelectField(
         _l("Warranty or paid"),
-        choices=[("warranty", _l("Warranty")), ("paid", _l("Paid"))],
+        choices=Payment.choices(),
         validators=[DataRequired()],
     )
     fault_code = SelectField(_l("Fault code"), validators=[DataRequired()])
     repair_type = SelectField(_l("Repair type"), validators=[DataRequired()])
     on_site = SelectField(
         _l("Where"),
-        choices=[("instore", _l("In store")), ("onsite", _l("On site"))],
+        choices=Location.choices(),
         validators=[DataRequired()],
     )
     parts = StringField(_l("Parts used"), validators=[Optional(), Length(max=1000)])
@@ -81,26 +84,7 @@ class RecordForm(FlaskForm):
         _l("Return visit outcome"), validators=[Optional(), Length(max=200)]
     )
 
-    FIELDS = (
-        "ticket_no",
-        "received_at",
-        "completed_at",
-        "customer_name",
-        "customer_phone",
-        "device_model",
-        "serial_no",
-        "purchase_on",
-        "warranty",
-        "fault_code",
-        "repair_type",
-        "on_site",
-        "parts",
-        "standby_serial",
-        "result",
-        "satisfaction",
-        "return_visit_on",
-        "return_visit_outcome",
-    )
+    FIELDS = rules.RECORD_FIELDS
 
     def set_choices(self, catalogues: dict, locale: str) -> None:
         zh = locale.startswith("zh")

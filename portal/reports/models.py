@@ -16,18 +16,14 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.extensions import db
+from portal.reports.rules import PERSONAL_FIELDS
 from portal.reports.states import RecordSource, ReportStatus, UploadOutcome
-
-
-def _enum(enum_cls, length=20):
-    return db.Enum(
-        enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class DeviceModel(db.Model):
@@ -128,7 +124,9 @@ class DailyReport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
     report_on: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.DRAFT)
+    status: Mapped[ReportStatus] = mapped_column(
+        enum_type(ReportStatus, 20), default=ReportStatus.DRAFT
+    )
     received_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_count: Mapped[int] = mapped_column(Integer, default=0)
     pending_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -158,6 +156,7 @@ class RepairRecord(db.Model):
     """One repair of one device (SPEC 5): the unit of workload and of the labour fee."""
 
     __tablename__ = "repair_records"
+    __audit_masked__ = PERSONAL_FIELDS
     __table_args__ = (
         UniqueConstraint("station_id", "ticket_no"),
         Index("ix_repair_records_station_id_received_at", "station_id", "received_at"),
@@ -199,7 +198,11 @@ class RepairRecord(db.Model):
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
     return_visit_on: Mapped[dt.date | None] = mapped_column(Date)
     return_visit_outcome: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[RecordSource] = mapped_column(_enum(RecordSource), default=RecordSource.FORM)
+    source: Mapped[RecordSource] = mapped_column(
+        enum_type(RecordSource, 20), default=RecordSource.FORM
+    )
+    # Set by the spares module: a part used that the station did not hold (settlement rule 6).
+    part_not_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=now_utc, onupdate=now_utc
@@ -254,7 +257,7 @@ class UploadBatch(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
     imported_digest: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[UploadOutcome] = mapped_column(_enum(UploadOutcome))
+    outcome: Mapped[UploadOutcome] = mapped_column(enum_type(UploadOutcome, 20))
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(String(500), default="")
     errors: Mapped[list | None] = mapped_column(JSON)

@@ -1,7 +1,8 @@
 """Pure rules of daily reports: record checks, deadlines, day standing, masking, parts syntax.
 
-No Flask app, no database: every channel (form, Excel, API) turns its input into a dict of raw
-values and calls clean_record(), so the three refuse the same things with the same words.
+No Flask, no database: every channel (form, Excel, API) turns its input into a dict of raw
+values and calls clean_record(), so the three refuse the same things with the same words. A
+problem carries a message key and its parameters; `portal/reports/messages.py` words it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
-
-from portal.reports.states import DayStatus, ReportStatus
+from portal.core.dates import add_months
+from portal.core.masking import mask_name, mask_phone
+from portal.reports.states import DayStatus, Location, Payment, RepairTypeCode, ReportStatus
 
 MAX_PARTS = 20
 PHONE_PATTERN = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
@@ -22,8 +23,20 @@ PART_PATTERN = re.compile(
     r"^(?P<part>[A-Za-z0-9][A-Za-z0-9._/-]{0,39})\s*[*xX×]\s*(?P<qty>\d{1,4})"
     r"(?:\s*[#＃]\s*(?P<serial>[A-Za-z0-9._/-]{1,40}))?$"
 )
-WARRANTY_WORDS = {"warranty": True, "保修": True, "paid": False, "付费": False, "自费": False}
-LOCATION_WORDS = {"onsite": True, "上门": True, "instore": False, "店内": False, "到店": False}
+WARRANTY_WORDS = {
+    Payment.WARRANTY.value: True,
+    "保修": True,
+    Payment.PAID.value: False,
+    "付费": False,
+    "自费": False,
+}
+LOCATION_WORDS = {
+    Location.ONSITE.value: True,
+    "上门": True,
+    Location.INSTORE.value: False,
+    "店内": False,
+    "到店": False,
+}
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -70,9 +83,12 @@ class Catalogues:
 
 @dataclass
 class Problem:
+    """What is wrong with one field: a message key (see reports/messages.py) and its params."""
+
     field: str
-    message: object
+    message: str
     value: object = None
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -90,21 +106,47 @@ def compile_serial_pattern(pattern: str) -> re.Pattern | None:
         return None
 
 
-def mask_phone(phone: str | None) -> str:
-    """A phone number with its middle hidden: 13812345678 -> 138****5678."""
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) <= 7:
-        return digits[:1] + "*" * (len(digits) - 1)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+# Personal fields of a record and how each is masked wherever it is shown or kept.
+PERSONAL_FIELDS = {"customer_name": mask_name, "customer_phone": mask_phone}
 
 
-def mask_name(name: str | None) -> str:
-    """A customer's name with all but the first character hidden."""
-    if not name:
-        return ""
-    return name[:1] + "*" * max(1, len(name) - 1)
+def mask_personal(field_name: str, value):
+    """A record field's value, masked when the field is personal (a customer's name, phone)."""
+    mask = PERSONAL_FIELDS.get(field_name)
+    if mask is None or value is None:
+        return value
+    return mask(_text(value))
+
+
+def record_fields(record, tz: ZoneInfo, *, masked: bool) -> dict:
+    """A stored record as RECORD_FIELDS, in the raw shape clean_record reads back.
+
+    The one place a record becomes a dict: the edit and copy forms (unmasked), the API and the
+    Excel export (masked). Times are aware, in tz; parts in the PART*QTY#SERIAL syntax.
+    """
+    values = {
+        "ticket_no": record.ticket_no,
+        "received_at": record.received_at.astimezone(tz),
+        "completed_at": record.completed_at.astimezone(tz),
+        "customer_name": record.customer_name,
+        "customer_phone": record.customer_phone,
+        "device_model": record.device_model,
+        "serial_no": record.serial_no,
+        "purchase_on": record.purchase_on,
+        "warranty": Payment.WARRANTY if record.warranty else Payment.PAID,
+        "fault_code": record.fault_code,
+        "repair_type": record.repair_type,
+        "on_site": Location.ONSITE if record.on_site else Location.INSTORE,
+        "parts": format_parts(record.parts),
+        "standby_serial": record.standby_serial,
+        "result": record.result,
+        "satisfaction": record.satisfaction,
+        "return_visit_on": record.return_visit_on,
+        "return_visit_outcome": record.return_visit_outcome,
+    }
+    if masked:
+        values = {name: mask_personal(name, value) for name, value in values.items()}
+    return {name: values[name] for name in RECORD_FIELDS}
 
 
 # --- deadlines and day standing ----------------------------------------------------------
@@ -247,18 +289,6 @@ def _choice(value, words: Mapping[str, bool]) -> bool:
     return words[key]
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day months later (the month's last day when it is shorter)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def clean_record(
     raw: Mapping,
     catalogues: Catalogues,
@@ -271,12 +301,12 @@ def clean_record(
     out = CleanRecord(values={})
     v = out.values
 
-    def err(name, message):
-        out.errors.append(Problem(name, message, raw.get(name)))
+    def err(name, message, **params):
+        out.errors.append(Problem(name, message, raw.get(name), params))
 
     def required(name) -> bool:
         if _blank(raw.get(name)):
-            err(name, _l("This field is required."))
+            err(name, "required")
             return False
         return True
 
@@ -285,10 +315,10 @@ def clean_record(
             return
         text = _text(raw.get(name))
         if CONTROL_CHARS.search(text):
-            err(name, _l("Contains control characters (such as line breaks or tabs)."))
+            err(name, "control_chars")
             return
         if len(text) > max_len:
-            err(name, _l("At most %(n)d characters.", n=max_len))
+            err(name, "max_length", n=max_len)
             return
         v[name] = text.upper() if upper else text
 
@@ -305,77 +335,65 @@ def clean_record(
         if PHONE_PATTERN.match(phone):
             v["customer_phone"] = phone
         else:
-            err(
-                "customer_phone",
-                _l(
-                    "Not a phone number: a mobile has 11 digits starting with 1, "
-                    "a landline starts with its area code."
-                ),
-            )
+            err("customer_phone", "phone")
 
     for name in ("received_at", "completed_at"):
         if required(name):
             try:
                 v[name] = parse_datetime(raw.get(name), tz)
             except ValueError:
-                err(name, _l("Not a date and time; write it like 2026-11-20 09:30."))
+                err(name, "datetime")
     received, completed = v.get("received_at"), v.get("completed_at")
     if received and received.astimezone(tz).date() > report_on:
-        err(
-            "received_at",
-            _l("Received after the report's day (%(day)s).", day=report_on.isoformat()),
-        )
+        err("received_at", "received_after_day", day=report_on.isoformat())
     if completed and completed.astimezone(tz).date() > report_on:
-        err(
-            "completed_at",
-            _l("Completed after the report's day (%(day)s).", day=report_on.isoformat()),
-        )
+        err("completed_at", "completed_after_day", day=report_on.isoformat())
     if received and completed and completed < received:
-        err("completed_at", _l("Completed before it was received."))
+        err("completed_at", "completed_before_received")
 
     for name in ("purchase_on", "return_visit_on"):
         if not _blank(raw.get(name)):
             try:
                 v[name] = parse_date(raw.get(name))
             except ValueError:
-                err(name, _l("Not a date; write it like 2026-11-20."))
+                err(name, "date")
         else:
             v[name] = None
     if v.get("purchase_on") and received and v["purchase_on"] > received.astimezone(tz).date():
-        err("purchase_on", _l("Purchased after the device was received."))
+        err("purchase_on", "purchased_after_received")
     if (
         v.get("return_visit_on")
         and received
         and v["return_visit_on"] < received.astimezone(tz).date()
     ):
-        err("return_visit_on", _l("The return visit is before the device was received."))
+        err("return_visit_on", "visit_before_received")
 
     if required("warranty"):
         try:
             v["warranty"] = _choice(raw.get("warranty"), WARRANTY_WORDS)
         except ValueError:
-            err("warranty", _l("Write warranty or paid."))
+            err("warranty", "warranty_word")
     if v.get("warranty") and not v.get("purchase_on") and _blank(raw.get("purchase_on")):
-        err("purchase_on", _l("A warranty repair needs the purchase date."))
+        err("purchase_on", "warranty_needs_purchase")
 
     if required("on_site"):
         try:
             v["on_site"] = _choice(raw.get("on_site"), LOCATION_WORDS)
         except ValueError:
-            err("on_site", _l("Write onsite or instore."))
+            err("on_site", "location_word")
 
     model = None
     if required("device_model"):
         code = _text(raw.get("device_model")).upper()
         model = catalogues.models.get(code)
         if model is None:
-            err("device_model", _l("Unknown device model; use a code from the list."))
+            err("device_model", "unknown_model")
         else:
             v["device_model"] = code
     for name, known, message in (
-        ("fault_code", catalogues.faults, _l("Unknown fault code; use a code from the list.")),
-        ("repair_type", catalogues.types, _l("Unknown repair type; use a code from the list.")),
-        ("result", catalogues.results, _l("Unknown result; use a code from the list.")),
+        ("fault_code", catalogues.faults, "unknown_fault"),
+        ("repair_type", catalogues.types, "unknown_type"),
+        ("result", catalogues.results, "unknown_result"),
     ):
         if required(name):
             code = _text(raw.get(name))
@@ -385,8 +403,8 @@ def clean_record(
             else:
                 err(name, message)
 
-    if v.get("repair_type") == "unit_swap" and not v.get("standby_serial"):
-        err("standby_serial", _l("A unit swap needs the serial of the standby unit handed over."))
+    if v.get("repair_type") == RepairTypeCode.UNIT_SWAP and not v.get("standby_serial"):
+        err("standby_serial", "swap_needs_standby")
 
     if _blank(raw.get("satisfaction")):
         v["satisfaction"] = None
@@ -395,51 +413,32 @@ def clean_record(
         if text.isdigit() and 1 <= int(text) <= 5:
             v["satisfaction"] = int(text)
         else:
-            err("satisfaction", _l("Satisfaction is a whole number from 1 to 5."))
+            err("satisfaction", "satisfaction")
 
     try:
         v["parts"] = parse_parts(raw.get("parts"))
     except OverflowError:
-        err("parts", _l("At most %(n)d parts per record.", n=MAX_PARTS))
+        err("parts", "too_many_parts", n=MAX_PARTS)
     except ValueError as exc:
-        err(
-            "parts",
-            _l(
-                "Cannot read the part %(part)s; write PART*QTY or PART*QTY#FAULTY-SERIAL, "
-                "separated by ;",
-                part=str(exc),
-            ),
-        )
+        err("parts", "bad_part", part=str(exc))
 
     # Warnings: accepted, but the settlement will not pay the record (SPEC 8.2).
     if model is not None and v.get("serial_no"):
         if model.serial_pattern is not None and not model.serial_pattern.match(v["serial_no"]):
-            out.warnings.append(
-                Problem(
-                    "serial_no",
-                    _l("The serial does not match the model's pattern."),
-                    v["serial_no"],
-                )
-            )
+            out.warnings.append(Problem("serial_no", "serial_pattern", v["serial_no"]))
         if v.get("warranty") and v.get("purchase_on") and received:
             ends = add_months(v["purchase_on"], model.warranty_months)
             if received.astimezone(tz).date() > ends:
                 out.warnings.append(
                     Problem(
                         "warranty",
-                        _l(
-                            "Purchased more than %(n)d months before; out of warranty.",
-                            n=model.warranty_months,
-                        ),
+                        "out_of_warranty",
                         raw.get("warranty"),
+                        {"n": model.warranty_months},
                     )
                 )
     if v.get("repair_type") and catalogues.types.get(v["repair_type"]) and not is_service_center:
-        out.warnings.append(
-            Problem(
-                "repair_type", _l("This repair type is for service centers only."), v["repair_type"]
-            )
-        )
+        out.warnings.append(Problem("repair_type", "centers_only", v["repair_type"]))
     return out
 
 
@@ -458,7 +457,7 @@ def check_counts(counts: Mapping[str, object]) -> tuple[dict[str, int], list[Pro
         if text == "":
             text = "0"
         if not text.isdigit() or int(text) > 1_000_000:
-            problems.append(Problem(name, _l("A whole number, 0 or more."), value))
+            problems.append(Problem(name, "count", value))
         else:
             clean[name] = int(text)
     return clean, problems

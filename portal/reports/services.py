@@ -1,4 +1,8 @@
-"""Daily-report verbs and queries: the form, the Excel upload and the API all come here."""
+"""Daily-report verbs and queries: the form, the Excel upload and the API all come here.
+
+Every verb takes an explicit actor (a user, the API's token actor, or the system actor for the
+demo data and jobs) and audits every field it changes, in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.core import audit
+from portal.core import audit, versioning
+from portal.core.actors import is_system, require_actor
+from portal.core.dates import local_today, local_tz
 from portal.core.db import now_utc
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
 from portal.core.permissions import Permission, can, sees_all_stations
@@ -21,6 +26,7 @@ from portal.core.regions import PROVINCES
 from portal.core.scoping import scope_to_user
 from portal.extensions import db
 from portal.reports import rules
+from portal.reports.messages import message
 from portal.reports.models import (
     DailyReport,
     DeviceModel,
@@ -41,10 +47,14 @@ from portal.reports.states import (
     UploadOutcome,
 )
 from portal.settlement.models import month_is_locked_for_reports
+from portal.spares import stock
 from portal.stations.models import Station
 from portal.stations.states import StationStatus, Tier
 
 MAX_BATCH_ROWS = 5000
+# Stored upload errors are bounded: a file full of problems cannot fill the database or a page.
+MAX_STORED_PROBLEMS = 1000
+MAX_PROBLEM_VALUE = 100
 COUNT_FIELDS = (
     "received_count",
     "completed_count",
@@ -52,20 +62,7 @@ COUNT_FIELDS = (
     "returned_count",
     "complaint_count",
 )
-RECORD_AUDIT_FIELDS = (
-    "ticket_no",
-    "received_at",
-    "completed_at",
-    "device_model",
-    "serial_no",
-    "warranty",
-    "fault_code",
-    "repair_type",
-    "on_site",
-    "result",
-    "satisfaction",
-    "return_visit_on",
-)
+DEFAULT_DEADLINE = (1, dt.time(10, 0))  # the day after, 10:00 local time
 
 
 class RecordsRejected(DomainError):
@@ -76,20 +73,18 @@ class RecordsRejected(DomainError):
         self.problems = problems
 
 
+class ReportSubmitted(DomainError):
+    """The report is submitted: it must be reopened (in the portal) before it changes."""
+
+
 @dataclass
 class BatchResult:
     records: list[int]
     warnings: list[dict] = field(default_factory=list)
 
 
-def local_tz() -> ZoneInfo:
-    """The portal's time zone (Asia/Shanghai by default)."""
-    name = current_app.config["BABEL_DEFAULT_TIMEZONE"] if has_app_context() else "Asia/Shanghai"
-    return ZoneInfo(name)
-
-
-def local_today() -> dt.date:
-    return now_utc().astimezone(local_tz()).date()
+def _record_parts(record: RepairRecord) -> str:
+    return rules.format_parts(record.parts)
 
 
 # --- catalogues --------------------------------------------------------------------------
@@ -138,7 +133,7 @@ def catalogue_entries(kind: str, active_only: bool = False) -> list:
 
 def save_catalogue_entry(actor, kind: str, entry=None, **values):
     """Create or edit a catalogue entry (HQ); a code is fixed once records may use it."""
-    if actor is not None and not can(actor, Permission.MANAGE_CATALOGUES):
+    if not can(require_actor(actor), Permission.MANAGE_CATALOGUES):
         raise PermissionDenied(_l("You may not edit the catalogues."))
     model, fields = CATALOGUE_KINDS[kind]
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items() if k in fields}
@@ -168,41 +163,35 @@ def save_catalogue_entry(actor, kind: str, entry=None, **values):
         months = values.get("warranty_months")
         if months is None or not 0 <= int(months) <= 120:
             raise DomainError(_l("Between 0 and 120 months."), field="warranty_months")
-    before = audit.snapshot(entry, fields) if entry is not None else None
     if entry is None:
         entry = model(**values)
         db.session.add(entry)
-    else:
-        for key, value in values.items():
-            setattr(entry, key, value)
-    db.session.flush()
-    audit.record(
-        f"catalogue.{kind}.saved",
-        entry,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(entry, fields),
-    )
+        audit.record_created(f"catalogue.{kind}.saved", entry, actor=actor)
+        return entry
+    changes = audit.track(entry)
+    for key, value in values.items():
+        setattr(entry, key, value)
+    audit.record_changes(f"catalogue.{kind}.saved", changes, actor=actor)
     return entry
 
 
 # --- deadline settings -------------------------------------------------------------------
 
 
-def setting_for(day: dt.date) -> ReportSetting:
-    """The deadline setting in force for a report day."""
-    setting = db.session.execute(
-        select(ReportSetting)
-        .where(ReportSetting.effective_on <= day)
-        .order_by(ReportSetting.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+def setting_for(day: dt.date, settings: list[ReportSetting] | None = None) -> ReportSetting:
+    """The deadline setting in force for a report day (from settings_list() when given)."""
+    if settings is None:
+        setting = versioning.in_force(ReportSetting, day)
+    else:
+        setting = versioning.pick_in_force(settings, day)
     if setting is None:
-        return ReportSetting(effective_on=day, due_days_after=1, due_time=dt.time(10, 0))
+        days_after, at = DEFAULT_DEADLINE
+        return ReportSetting(effective_on=day, due_days_after=days_after, due_time=at)
     return setting
 
 
 def settings_list() -> list[ReportSetting]:
+    """Every deadline setting, newest effective date first (the history)."""
     return list(
         db.session.execute(
             select(ReportSetting).order_by(ReportSetting.effective_on.desc())
@@ -213,47 +202,36 @@ def settings_list() -> list[ReportSetting]:
 def add_setting(
     actor, effective_on: dt.date, due_days_after: int, due_time: dt.time
 ) -> ReportSetting:
-    """A new deadline from effective_on on; the days before keep theirs."""
-    if actor is not None and not can(actor, Permission.MANAGE_CATALOGUES):
+    """A new deadline from effective_on (today or later) on; the days before keep theirs."""
+    if not can(require_actor(actor), Permission.MANAGE_CATALOGUES):
         raise PermissionDenied(_l("You may not change the report deadline."))
+    versioning.require_not_past(effective_on)
     if not 0 <= due_days_after <= 31:
         raise DomainError(_l("Between 0 and 31 days."), field="due_days_after")
     existing = db.session.execute(
         select(ReportSetting).where(ReportSetting.effective_on == effective_on)
     ).scalar_one_or_none()
-
-    def snap(row):
-        return {
-            "effective_on": row.effective_on,
-            "due_days_after": row.due_days_after,
-            "due_time": row.due_time.strftime("%H:%M"),
-        }
-
-    before = snap(existing) if existing else None
-    setting = existing or ReportSetting(effective_on=effective_on)
-    setting.due_days_after = due_days_after
-    setting.due_time = due_time
-    setting.created_by_id = getattr(actor, "id", None)
-    db.session.add(setting)
-    db.session.flush()
-    audit.record(
-        "report_setting.saved",
-        setting,
-        actor=actor,
-        before=before,
-        after=snap(setting),
-    )
-    return setting
+    if existing is None:
+        setting = ReportSetting(
+            effective_on=effective_on,
+            due_days_after=due_days_after,
+            due_time=due_time,
+            created_by_id=getattr(actor, "id", None),
+        )
+        db.session.add(setting)
+        audit.record_created("report_setting.saved", setting, actor=actor)
+        return setting
+    changes = audit.track(existing)
+    existing.due_days_after = due_days_after
+    existing.due_time = due_time
+    existing.created_by_id = getattr(actor, "id", None)
+    audit.record_changes("report_setting.saved", changes, actor=actor)
+    return existing
 
 
 def due_for(day: dt.date, settings: list[ReportSetting] | None = None) -> dt.datetime:
     """When the report of day is due (UTC)."""
-    if settings is None:
-        setting = setting_for(day)
-    else:
-        setting = next((s for s in settings if s.effective_on <= day), None) or ReportSetting(
-            due_days_after=1, due_time=dt.time(10, 0)
-        )
+    setting = setting_for(day, settings)
     return rules.due_at(day, setting.due_days_after, setting.due_time, local_tz())
 
 
@@ -261,24 +239,63 @@ def due_for(day: dt.date, settings: list[ReportSetting] | None = None) -> dt.dat
 
 
 def check_station_user(actor, station_id: int) -> None:
-    if actor is None:
+    """Only the station's own users report for it (the system actor for the demo and jobs)."""
+    if is_system(require_actor(actor)):
         return
     if not can(actor, Permission.SUBMIT_REPORTS) or actor.station_id != station_id:
         raise PermissionDenied(_l("Only the station's own users report for it."))
 
 
-def check_editable(report: DailyReport) -> None:
-    """Refuse any change once the report is submitted or its month is settled."""
-    if month_is_locked_for_reports(report.station_id, report.report_on):
+def check_month_open(station_id: int, day: dt.date) -> None:
+    """Refuse changing a day whose month's settlement has left draft (its reports are final)."""
+    if month_is_locked_for_reports(station_id, day):
         raise DomainError(
             _l(
                 "The settlement of %(month)s has left draft; its reports can no longer be changed.",
-                month=report.report_on.strftime("%Y-%m"),
+                month=day.strftime("%Y-%m"),
             )
         )
+
+
+def check_editable(report: DailyReport) -> None:
+    """Refuse any change once the report is submitted or its month is settled."""
+    check_month_open(report.station_id, report.report_on)
     if report.status not in EDITABLE_STATUSES:
+        raise ReportSubmitted(_l("The report is submitted. Reopen it to amend it."))
+
+
+def earliest_report_day(station: Station) -> dt.date:
+    """The first day a new report may be made for: REPORT_MAX_DAYS_BACK, the agreement start."""
+    earliest = local_today() - dt.timedelta(days=current_app.config["REPORT_MAX_DAYS_BACK"])
+    if station.agreement_start_on is not None:
+        earliest = max(earliest, station.agreement_start_on)
+    return earliest
+
+
+def check_report_day(station: Station, day: dt.date) -> None:
+    """Refuse a new report for a day in the future, before the agreement or too long ago."""
+    if day > local_today():
+        raise DomainError(_l("A report cannot be made for a future day."), field="report_on")
+    if day.year < rules.MIN_YEAR:
+        raise DomainError(_l("Not a date; write it like 2026-11-20."), field="report_on")
+    start = station.agreement_start_on
+    if start is not None and day < start:
         raise DomainError(
-            _l("The report is submitted. Reopen it to amend it."),
+            _l(
+                "The station's agreement starts on %(start)s; there are no reports before it.",
+                start=start.isoformat(),
+            ),
+            field="report_on",
+        )
+    earliest = earliest_report_day(station)
+    if day < earliest:
+        raise DomainError(
+            _l(
+                "A report more than %(n)d days back cannot be made; the earliest day is %(day)s.",
+                n=current_app.config["REPORT_MAX_DAYS_BACK"],
+                day=earliest.isoformat(),
+            ),
+            field="report_on",
         )
 
 
@@ -295,20 +312,13 @@ def open_report(actor, station: Station, day: dt.date) -> DailyReport:
     check_station_user(actor, station.id)
     if day > local_today():
         raise DomainError(_l("A report cannot be made for a future day."), field="report_on")
-    if day.year < rules.MIN_YEAR:
-        raise DomainError(_l("Not a date; write it like 2026-11-20."), field="report_on")
     report = find_report(station.id, day)
     if report is not None:
         return report
+    check_report_day(station, day)
     if station.status != StationStatus.ACTIVE:
         raise DomainError(_l("Only active stations report."))
-    if month_is_locked_for_reports(station.id, day):
-        raise DomainError(
-            _l(
-                "The settlement of %(month)s has left draft; its reports can no longer be changed.",
-                month=day.strftime("%Y-%m"),
-            )
-        )
+    check_month_open(station.id, day)
     report = DailyReport(station_id=station.id, report_on=day, status=ReportStatus.DRAFT)
     try:
         with db.session.begin_nested():
@@ -320,7 +330,7 @@ def open_report(actor, station: Station, day: dt.date) -> DailyReport:
         if existing is None:
             raise
         return existing
-    audit.record("daily_report.opened", report, actor=actor)
+    audit.record_created("daily_report.opened", report, actor=actor)
     return report
 
 
@@ -340,18 +350,11 @@ def update_counts(
     check_editable(report)
     clean, problems = rules.check_counts(values)
     if problems:
-        raise DomainError(problems[0].message, field=problems[0].field)
-    before = audit.snapshot(report, COUNT_FIELDS)
+        raise DomainError(message(problems[0].message), field=problems[0].field)
+    changes = audit.track(report)
     for key, value in clean.items():
         setattr(report, key, value)
-    db.session.flush()
-    audit.record(
-        "daily_report.counts",
-        report,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(report, COUNT_FIELDS),
-    )
+    audit.record_changes("daily_report.counts", changes, actor=actor)
     return report
 
 
@@ -360,19 +363,14 @@ def submit_report(actor, report: DailyReport, expected_version: int | None = Non
     check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_editable(report)
-    before = report.status
+    changes = audit.track(report)
     report.status = REPORT_FLOW.target(report.status, "submit")
     report.submitted_at = now_utc()
     if report.first_submitted_at is None:
         report.first_submitted_at = report.submitted_at
     report.submitted_by_id = getattr(actor, "id", None)
-    db.session.flush()
-    audit.record(
-        "daily_report.submitted",
-        report,
-        actor=actor,
-        before={"status": before},
-        after={"status": report.status, "records": len(report.records)},
+    audit.record_changes(
+        "daily_report.submitted", changes, actor=actor, comment=f"records: {len(report.records)}"
     )
     return report
 
@@ -383,26 +381,39 @@ def reopen_report(
     """Reopen a submitted report for amendment, while its month's settlement is a draft."""
     check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
-    if month_is_locked_for_reports(report.station_id, report.report_on):
-        raise DomainError(
-            _l(
-                "The settlement of %(month)s has left draft; its reports can no longer be changed.",
-                month=report.report_on.strftime("%Y-%m"),
-            )
-        )
+    check_month_open(report.station_id, report.report_on)
     reason = rules.CONTROL_CHARS.sub(" ", reason or "").strip()
-    before = report.status
+    changes = audit.track(report)
     report.status = REPORT_FLOW.target(report.status, "reopen")
-    db.session.flush()
-    audit.record(
-        "daily_report.reopened",
-        report,
-        actor=actor,
-        before={"status": before},
-        after={"status": report.status},
-        comment=reason,
-    )
+    audit.record_changes("daily_report.reopened", changes, actor=actor, comment=reason)
     return report
+
+
+def file_day_report(
+    actor,
+    station: Station,
+    day: dt.date,
+    rows: list[tuple[int | None, dict]],
+    source: RecordSource,
+    *,
+    counts: dict | None = None,
+    submit: bool = False,
+) -> tuple[DailyReport, BatchResult | None]:
+    """Open the day's report, set its counts, add records and submit it: all or nothing.
+
+    The one sequence behind the API and the Excel upload. ReportSubmitted when the day's report
+    is submitted, RecordsRejected with every problem when a record is bad; either way nothing
+    of this call stays (not even a newly opened report).
+    """
+    with db.session.begin_nested():
+        report = open_report(actor, station, day)
+        check_editable(report)
+        if counts:
+            update_counts(actor, report, counts)
+        result = import_records(actor, report, rows, source) if rows else None
+        if submit:
+            submit_report(actor, report)
+    return report, result
 
 
 # --- records -----------------------------------------------------------------------------
@@ -414,10 +425,18 @@ def _station_is_center(station_id: int) -> bool:
 
 
 def _problem_dict(row: int | None, problem: rules.Problem) -> dict:
-    value = problem.value
+    """A problem as kept and shown: personal values masked, long values cut."""
+    value = rules.mask_personal(problem.field, problem.value)
     if value is not None and not isinstance(value, str | int | float | bool):
         value = str(value)
-    return {"row": row, "field": problem.field, "value": value, "message": str(problem.message)}
+    if isinstance(value, str) and len(value) > MAX_PROBLEM_VALUE:
+        value = value[:MAX_PROBLEM_VALUE] + "…"
+    return {
+        "row": row,
+        "field": problem.field,
+        "value": value,
+        "message": message(problem.message, problem.params),
+    }
 
 
 def _existing_tickets(station_id: int, tickets: list[str], exclude_id: int | None = None) -> set:
@@ -452,18 +471,12 @@ def validate_batch(
         if ticket:
             if ticket in seen:
                 first = seen[ticket]
-                errors.append(
-                    _problem_dict(
-                        row,
-                        rules.Problem(
-                            "ticket_no",
-                            _l("The ticket number appears twice (also row %(row)s).", row=first)
-                            if first is not None
-                            else _l("The ticket number appears twice."),
-                            ticket,
-                        ),
-                    )
+                problem = (
+                    rules.Problem("ticket_no", "ticket_twice_row", ticket, {"row": first})
+                    if first is not None
+                    else rules.Problem("ticket_no", "ticket_twice", ticket)
                 )
+                errors.append(_problem_dict(row, problem))
             else:
                 seen[ticket] = row
         errors.extend(_problem_dict(row, p) for p in result.errors)
@@ -472,14 +485,7 @@ def validate_batch(
     taken = _existing_tickets(station_id, list(seen))
     for ticket in sorted(taken):
         errors.append(
-            _problem_dict(
-                seen[ticket],
-                rules.Problem(
-                    "ticket_no",
-                    _l("This ticket number is already reported by the station."),
-                    ticket,
-                ),
-            )
+            _problem_dict(seen[ticket], rules.Problem("ticket_no", "ticket_taken", ticket))
         )
     errors.sort(key=lambda e: (e["row"] or 0, rules.RECORD_FIELDS.index(e["field"])))
     return errors, warnings, cleaned
@@ -533,6 +539,7 @@ def import_records(
                 "was imported. Send the records again to see which."
             )
         ) from exc
+    stock.apply_record_parts(actor, report.station_id, ids)
     db.session.expire(report, ["records"])
     audit.record(
         "daily_report.records_imported",
@@ -584,28 +591,8 @@ def record_warnings(record: RepairRecord) -> list[dict]:
 
 
 def record_raw(record: RepairRecord) -> dict:
-    """A stored record's values in the raw shape clean_record reads (for copy and edit)."""
-    tz = local_tz()
-    return {
-        "ticket_no": record.ticket_no,
-        "received_at": record.received_at.astimezone(tz).replace(tzinfo=None),
-        "completed_at": record.completed_at.astimezone(tz).replace(tzinfo=None),
-        "customer_name": record.customer_name,
-        "customer_phone": record.customer_phone,
-        "device_model": record.device_model,
-        "serial_no": record.serial_no,
-        "purchase_on": record.purchase_on,
-        "warranty": "warranty" if record.warranty else "paid",
-        "fault_code": record.fault_code,
-        "repair_type": record.repair_type,
-        "on_site": "onsite" if record.on_site else "instore",
-        "parts": rules.format_parts(record.parts),
-        "standby_serial": record.standby_serial,
-        "result": record.result,
-        "satisfaction": record.satisfaction,
-        "return_visit_on": record.return_visit_on,
-        "return_visit_outcome": record.return_visit_outcome,
-    }
+    """A stored record's values, unmasked, in the raw shape clean_record reads (edit, copy)."""
+    return rules.record_fields(record, local_tz(), masked=False)
 
 
 def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
@@ -623,32 +610,20 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     problems = [_problem_dict(None, p) for p in result.errors]
     ticket = result.values.get("ticket_no")
     if ticket and _existing_tickets(report.station_id, [ticket], exclude_id=record.id):
-        problems.append(
-            _problem_dict(
-                None,
-                rules.Problem(
-                    "ticket_no",
-                    _l("This ticket number is already reported by the station."),
-                    ticket,
-                ),
-            )
-        )
+        problems.append(_problem_dict(None, rules.Problem("ticket_no", "ticket_taken", ticket)))
     if problems:
         raise RecordsRejected(_l("The record was not saved."), problems)
-    before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
+    changes = audit.track(record, parts=_record_parts)
+    old_parts = [(p.part_no, p.quantity, p.faulty_serial) for p in record.parts]
     values = dict(result.values)
     parts = values.pop("parts", [])
     for key, value in values.items():
         setattr(record, key, value)
-    record.parts = [PartUsed(part_no=no, quantity=qty, faulty_serial=s) for no, qty, s in parts]
+    if old_parts != parts:
+        record.parts = [PartUsed(part_no=no, quantity=qty, faulty_serial=s) for no, qty, s in parts]
     db.session.flush()
-    audit.record(
-        "repair_record.updated",
-        record,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(record, RECORD_AUDIT_FIELDS),
-    )
+    stock.apply_record_parts(actor, report.station_id, [record.id], previous={record.id: old_parts})
+    audit.record_changes("repair_record.updated", changes, actor=actor)
     return record
 
 
@@ -657,7 +632,7 @@ def log_personal_data_shown(actor, record: RepairRecord) -> None:
     audit.record(
         "repair_record.personal_data_shown",
         record,
-        actor=actor,
+        actor=require_actor(actor),
         comment="customer_name, customer_phone",
     )
 
@@ -667,8 +642,10 @@ def delete_record(actor, record: RepairRecord) -> None:
     report = record.report
     check_station_user(actor, report.station_id)
     check_editable(report)
-    before = audit.snapshot(record, RECORD_AUDIT_FIELDS)
-    audit.record("repair_record.deleted", record, actor=actor, before=before)
+    audit.record_deleted(
+        "repair_record.deleted", record, actor=actor, extra={"parts": _record_parts}
+    )
+    stock.apply_record_parts(actor, report.station_id, [record.id], removing=True)
     db.session.delete(record)  # its parts go with it (cascade)
     db.session.flush()
     db.session.expire(report, ["records"])
@@ -686,6 +663,19 @@ def imported_upload(station_id: int, digest: str) -> UploadBatch | None:
     ).scalar_one_or_none()
 
 
+def _bounded(problems: list | None) -> list | None:
+    """At most MAX_STORED_PROBLEMS problems, values masked and cut (also for older callers)."""
+    if problems is None:
+        return None
+    kept = []
+    for problem in problems[:MAX_STORED_PROBLEMS]:
+        value = rules.mask_personal(problem.get("field") or "", problem.get("value"))
+        if isinstance(value, str) and len(value) > MAX_PROBLEM_VALUE:
+            value = value[:MAX_PROBLEM_VALUE] + "…"
+        kept.append({**problem, "value": value})
+    return kept
+
+
 def record_upload(
     actor,
     station_id: int,
@@ -700,8 +690,25 @@ def record_upload(
     errors: list | None = None,
     warnings: list | None = None,
 ) -> UploadBatch:
-    """Keep what happened to an uploaded file (its errors, for the error workbook)."""
+    """Keep what happened to an uploaded file (its errors, for the error workbook).
+
+    At most MAX_STORED_PROBLEMS errors and warnings are kept, personal values masked.
+    """
+    check_station_user(actor, station_id)
     filename = rules.CONTROL_CHARS.sub("", filename or "") or "upload.xlsx"
+    if errors and len(errors) > MAX_STORED_PROBLEMS:
+        message = " ".join(
+            [
+                message,
+                str(
+                    _l(
+                        "The first %(n)d problems are kept; correct them and upload the file "
+                        "again to see the rest.",
+                        n=MAX_STORED_PROBLEMS,
+                    )
+                ),
+            ]
+        )
     batch = UploadBatch(
         station_id=station_id,
         report_on=report_on,
@@ -712,8 +719,8 @@ def record_upload(
         outcome=outcome,
         row_count=row_count,
         message=message[:500],
-        errors=errors,
-        warnings=warnings,
+        errors=_bounded(errors),
+        warnings=_bounded(warnings),
         uploaded_by_id=getattr(actor, "id", None),
         uploaded_at=now_utc(),
     )
@@ -725,9 +732,11 @@ def record_upload(
         actor=actor,
         after={
             "filename": batch.filename,
+            "report_on": report_on,
             "sha256": digest,
             "rows": row_count,
             "errors": len(errors or []),
+            "warnings": len(warnings or []),
         },
     )
     return batch

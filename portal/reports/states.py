@@ -44,3 +44,23 @@ class RecordSource(LabelledEnum):
 class UploadOutcome(LabelledEnum):
     IMPORTED = "imported", _l("Imported")
     REJECTED = "rejected", _l("Rejected")
+
+
+class Payment(LabelledEnum):
+    """Who pays for a repair: the manufacturer's warranty or the customer."""
+
+    WARRANTY = "warranty", _l("Warranty")
+    PAID = "paid", _l("Paid")
+
+
+class Location(LabelledEnum):
+    """Where a repair was done."""
+
+    INSTORE = "instore", _l("In store")
+    ONSITE = "onsite", _l("On site")
+
+
+class RepairTypeCode(LabelledEnum):
+    """Repair-type codes that rules name (the catalogue holds every type and its label)."""
+
+    UNIT_SWAP = "unit_swap", _l("Unit swap (standby unit given)")

@@ -22,13 +22,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.dates import local_today
 from portal.core.db import MAX_ID
 from portal.core.forms import submit as submit_form
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, can, require
 from portal.core.regions import province_choices
 from portal.core.scoping import get_scoped_or_404, scope_to_user
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.reports import bp, excel, rules, services
 from portal.reports.forms import (
     CATALOGUE_FORMS,
@@ -54,7 +55,9 @@ def _record_helpers():
     return {
         "mask_phone": rules.mask_phone,
         "mask_name": rules.mask_name,
+        "mask_personal": rules.mask_personal,
         "format_parts": rules.format_parts,
+        "ReportStatus": ReportStatus,
     }
 
 
@@ -108,12 +111,12 @@ def index():
         size=current_app.config["PAGE_SIZE"],
         descending=True,
     )
-    open_form = OpenDayForm(report_on=services.local_today())
+    open_form = OpenDayForm(report_on=local_today())
     return render_template(
         "reports/index.html",
         page=page,
         open_form=open_form,
-        today=services.local_today(),
+        today=local_today(),
         due=services.due_for,
     )
 
@@ -348,13 +351,23 @@ def template():
     )
 
 
+def _upload_key() -> str:
+    """Uploads are counted per station (all its users together)."""
+    if current_user.is_authenticated and current_user.station_id is not None:
+        return f"report-upload:station:{current_user.station_id}"
+    return f"report-upload:address:{request.remote_addr or ''}"
+
+
 @bp.route("/upload", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=_upload_key, methods=["POST"]
+)
 @require(Permission.SUBMIT_REPORTS)
 def upload():
     station = _own_station()
     form = UploadForm()
     if request.method == "GET":
-        form.report_on.data = _parse_day(request.args.get("day"), services.local_today())
+        form.report_on.data = _parse_day(request.args.get("day"), local_today())
     if form.validate_on_submit():
         data = form.file.data.read()
         filename = form.file.data.filename or "upload.xlsx"
@@ -377,7 +390,8 @@ def upload():
         .order_by(UploadBatch.id.desc())
         .limit(10)
     ).scalars()
-    return render_template("reports/upload.html", form=form, recent=list(recent))
+    status = 422 if request.method == "POST" else 200  # a refused upload keeps the form
+    return render_template("reports/upload.html", form=form, recent=list(recent)), status
 
 
 @bp.route("/uploads/<int:batch_id>")
@@ -423,7 +437,7 @@ def _station_for_view() -> Station:
 @require(Permission.VIEW_REPORTS)
 def month_calendar():
     station = _station_for_view()
-    today = services.local_today()
+    today = local_today()
     month_arg = request.args.get("month") or ""
     month = _parse_day(f"{month_arg}-01" if month_arg else None, today.replace(day=1))
     days = services.month_calendar(station.id, month) if station else []
@@ -499,7 +513,7 @@ def records_export():
     buffer = io.BytesIO()
     excel.export_records(stmt, buffer)
     buffer.seek(0)
-    stamp = services.local_today().isoformat()
+    stamp = local_today().isoformat()
     return send_file(
         buffer, mimetype=XLSX, as_attachment=True, download_name=f"repair-records-{stamp}.xlsx"
     )
@@ -508,7 +522,7 @@ def records_export():
 @bp.route("/coverage")
 @require(Permission.VIEW_REPORTS, Permission.VIEW_ALL_STATIONS)
 def coverage():
-    today = services.local_today()
+    today = local_today()
     day = _parse_day(request.args.get("day"), today)
     province = request.args.get("province") or ""
     rows = services.coverage(day, province)
@@ -587,8 +601,8 @@ def catalogue_edit(kind: str, entry_id: int | None = None):
 def settings():
     form = SettingForm()
     if request.method == "GET":
-        current = services.setting_for(services.local_today())
-        form.effective_on.data = services.local_today() + dt.timedelta(days=1)
+        current = services.setting_for(local_today())
+        form.effective_on.data = local_today() + dt.timedelta(days=1)
         form.due_days_after.data = current.due_days_after
         form.due_time.data = current.due_time
     if form.validate_on_submit():

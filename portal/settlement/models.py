@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.extensions import db
 from portal.settlement.states import SettlementStatus
 
@@ -24,12 +24,7 @@ class Settlement(db.Model):
     )
     month: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[SettlementStatus] = mapped_column(
-        db.Enum(
-            SettlementStatus,
-            native_enum=False,
-            length=30,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_type(SettlementStatus, 30),
         default=SettlementStatus.DRAFT,
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import UTCDateTime, now_utc
+from portal.core.db import UTCDateTime, enum_type, now_utc
 from portal.core.money import Money
 from portal.core.workflow import LabelledEnum
 from portal.extensions import db
@@ -64,14 +64,7 @@ class DepositEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("deposit_accounts.id", ondelete="RESTRICT"))
-    kind: Mapped[DepositEntryKind] = mapped_column(
-        db.Enum(
-            DepositEntryKind,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[DepositEntryKind] = mapped_column(enum_type(DepositEntryKind, 20))
     amount: Mapped[Decimal] = mapped_column(Money())
     entry_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100), default="")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit
 from portal.core.errors import DomainError, PermissionDenied
-from portal.core.money import to_money
+from portal.core.money import CENT, to_money
 from portal.core.permissions import Permission, can
 from portal.extensions import db
+from portal.spares.locks import lock_application, lock_station
 from portal.spares.models import SIGN, DepositAccount, DepositEntry, DepositEntryKind
 
 ENTRY_FIELDS = ("kind", "amount", "entry_on", "reference", "note", "reverses_id")
+# Numeric(12, 2): ten digits before the point.
+MAX_AMOUNT = Decimal("9999999999.99")
+ALREADY_REVERSED = _l("This entry has already been reversed.")
 
 
 def account_for_station(station_id: int, create: bool = False) -> DepositAccount | None:
@@ -66,12 +71,13 @@ def station_balances(station_ids) -> dict[int, Decimal]:
     return out
 
 
-def attach_to_station(account: DepositAccount, station_id: int) -> None:
+def attach_to_station(actor, account: DepositAccount, station_id: int) -> None:
     """Carry a candidate's account over to the station it has become."""
     account.station_id = station_id
     audit.record(
         "deposit.account_attached",
         account,
+        actor=actor,
         station_id=station_id,
         after={"station_id": station_id, "application_id": account.application_id},
     )
@@ -88,40 +94,19 @@ def record_entry(
     note: str = "",
 ) -> DepositEntry:
     """Append a paid / top-up / deduction / refund entry; amount is given positive."""
-    if actor is not None and not can(actor, Permission.RECORD_DEPOSITS):
-        raise PermissionDenied(_l("You may not record deposit entries."))
+    _require_recorder(actor)
     kind = DepositEntryKind(kind)
-    try:
-        value = to_money(amount)
-    except (TypeError, ValueError):
-        raise DomainError(_l("Enter an amount."), field="amount") from None
-    if value <= 0:
-        raise DomainError(_l("The amount must be more than zero."), field="amount")
+    value = parse_amount(amount)
     if entry_on is None:
         raise DomainError(_l("Enter the date."), field="entry_on")
-    signed = value * SIGN[kind]
-    if signed < 0 and balance(account) + signed < 0:
-        raise DomainError(
-            _l(
-                "The deposit balance is %(balance)s; it cannot go below zero.",
-                balance=balance(account),
-            ),
-            field="amount",
-        )
-    return _append(actor, account, kind, signed, entry_on, reference, note, None)
+    return _append(actor, account, kind, value * SIGN[kind], entry_on, reference, note, None)
 
 
 def reverse_entry(actor, entry: DepositEntry, reason: str, entry_on: dt.date) -> DepositEntry:
-    """Correct a mistaken entry with an entry of the opposite amount."""
-    if actor is not None and not can(actor, Permission.RECORD_DEPOSITS):
-        raise PermissionDenied(_l("You may not record deposit entries."))
+    """Correct a mistaken entry with an entry of the opposite amount (once per entry)."""
+    _require_recorder(actor)
     if entry.reverses_id is not None:
         raise DomainError(_l("A reversing entry cannot itself be reversed."))
-    already = db.session.execute(
-        select(DepositEntry.id).where(DepositEntry.reverses_id == entry.id)
-    ).first()
-    if already:
-        raise DomainError(_l("This entry has already been reversed."))
     if not (reason or "").strip():
         raise DomainError(_l("Give the reason for the correction."), field="note")
     return _append(
@@ -129,7 +114,66 @@ def reverse_entry(actor, entry: DepositEntry, reason: str, entry_on: dt.date) ->
     )
 
 
+def parse_amount(amount) -> Decimal:
+    """A positive amount in yuan with at most two decimals that fits Numeric(12, 2)."""
+    if isinstance(amount, float):
+        raise TypeError("money must not be built from a float")
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        raise DomainError(_l("Enter an amount."), field="amount") from None
+    if not value.is_finite():
+        raise DomainError(_l("Enter an amount."), field="amount")
+    if value <= 0:
+        raise DomainError(_l("The amount must be more than zero."), field="amount")
+    if value > MAX_AMOUNT:
+        raise DomainError(
+            _l("The amount is too large: at most %(max)s.", max=f"{MAX_AMOUNT:,}"),
+            field="amount",
+        )
+    if value != value.quantize(CENT):
+        # Rounding 0.105 to 0.11 silently would record money nobody entered.
+        raise DomainError(_l("Enter the amount with at most two decimals."), field="amount")
+    return to_money(value)
+
+
+def _require_recorder(actor) -> None:
+    if actor is None:
+        raise TypeError("record_entry needs an actor (a user or the system actor)")
+    if not can(actor, Permission.RECORD_DEPOSITS):
+        raise PermissionDenied(_l("You may not record deposit entries."))
+
+
+def _lock_owner(account: DepositAccount) -> None:
+    """Take the one money-and-stock lock of the account's owner (portal.spares.locks).
+
+    The application first, then the station: an authorization moves the account from one to
+    the other while holding the application, so the station is read again after that lock.
+    """
+    if account.application_id is not None:
+        lock_application(account.application_id)
+    station_id = db.session.execute(
+        select(DepositAccount.station_id).where(DepositAccount.id == account.id)
+    ).scalar_one()
+    if station_id is not None:
+        lock_station(station_id)
+
+
 def _append(actor, account, kind, signed, entry_on, reference, note, reverses_id):
+    """The one way into the ledger: under the owner's lock, check, then append."""
+    _lock_owner(account)
+    if reverses_id is not None and _already_reversed(reverses_id):
+        raise DomainError(ALREADY_REVERSED)
+    current = balance(account)
+    if current + signed < 0:
+        # Every kind of entry and every reversal is held to the same rule.
+        raise DomainError(
+            _l(
+                "The deposit balance is %(balance)s; it cannot go below zero.",
+                balance=current,
+            ),
+            field="amount",
+        )
     entry = DepositEntry(
         account_id=account.id,
         kind=kind,
@@ -141,20 +185,36 @@ def _append(actor, account, kind, signed, entry_on, reference, note, reverses_id
         recorded_by_id=getattr(actor, "id", None),
         recorded_by_name=getattr(actor, "username", None) or "system",
     )
-    db.session.add(entry)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # The unique reverses_id is the last guard if two reversals ever got past the lock.
+        if reverses_id is None:
+            raise
+        raise DomainError(ALREADY_REVERSED) from None
     audit.record(
         "deposit.reversed" if reverses_id else f"deposit.{kind.value}",
         entry,
         actor=actor,
         station_id=account.station_id,
-        after=audit.snapshot(entry, ENTRY_FIELDS) | {"balance": balance(account)},
+        after=audit.snapshot(entry, ENTRY_FIELDS) | {"balance": current + signed},
         comment=entry.note,
     )
     return entry
 
 
+def _already_reversed(entry_id: int) -> bool:
+    return (
+        db.session.execute(
+            select(DepositEntry.id).where(DepositEntry.reverses_id == entry_id)
+        ).first()
+        is not None
+    )
+
+
 def entries(account: DepositAccount | None) -> list[DepositEntry]:
+    """The account's entries, oldest first."""
     if account is None:
         return []
     return list(

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from portal.core.actors import SYSTEM
 from portal.extensions import db
 from portal.stations import services
 from portal.stations.models import Station
@@ -49,7 +50,7 @@ def load() -> None:
         if code in have:
             continue
         services.create_station(
-            None,
+            SYSTEM,
             code=code,
             name=name,
             tier=tier,

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.core.regions import province_choices
 from portal.stations.services import EDITABLE
@@ -11,9 +11,10 @@ from portal.stations.states import CityClass, StationStatus, Tier
 
 
 class StationForm(FlaskForm):
+    """A station's master data; tier and status change only through the station-life actions."""
+
     code = StringField(_l("Station code"), validators=[DataRequired(), Length(max=20)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    tier = SelectField(_l("Tier"), choices=Tier.choices(), validators=[DataRequired()])
     province = SelectField(_l("Province"), validators=[DataRequired()])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=60)])
     city_class = SelectField(
@@ -25,8 +26,14 @@ class StationForm(FlaskForm):
     )
     contact_name = StringField(_l("Coordinator"), validators=[Optional(), Length(max=80)])
     contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
-    contact_email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
-    status = SelectField(_l("Status"), choices=StationStatus.choices())
+    contact_email = EmailField(
+        _l("E-mail"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+    )
     agreement_start_on = DateField(_l("Agreement starts"), validators=[Optional()])
     agreement_end_on = DateField(_l("Agreement ends"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
@@ -39,3 +46,10 @@ class StationForm(FlaskForm):
     def values(self) -> dict:
         """The station fields from the form."""
         return {name: getattr(self, name).data for name in EDITABLE}
+
+
+class NewStationForm(StationForm):
+    """A new station: master data plus its initial tier and status."""
+
+    tier = SelectField(_l("Tier"), choices=Tier.choices(), validators=[DataRequired()])
+    status = SelectField(_l("Status"), choices=StationStatus.choices())

@@ -15,7 +15,7 @@ from portal.core.regions import province_choices
 from portal.core.scoping import get_scoped_or_404
 from portal.extensions import db
 from portal.stations import bp, services
-from portal.stations.forms import StationForm
+from portal.stations.forms import NewStationForm, StationForm
 from portal.stations.models import Station
 from portal.stations.states import StationStatus, Tier
 
@@ -56,6 +56,11 @@ def index():
 @require_any(Permission.VIEW_ALL_STATIONS, Permission.VIEW_OWN_STATION)
 def detail(station_id: int):
     station = get_scoped_or_404(Station, station_id, current_user, Station.id)
+    return render_detail(station)
+
+
+def render_detail(station: Station, status: int = 200):
+    """The station page; a refused action form of another module re-renders it (422)."""
     history = []
     if can(current_user, Permission.VIEW_AUDIT):
         history = (
@@ -73,24 +78,33 @@ def detail(station_id: int):
             .scalars()
             .all()
         )
-    return render_template("stations/detail.html", station=station, history=history)
+    return render_template(
+        "stations/detail.html",
+        station=station,
+        history=history,
+        tier_periods=services.tier_history(station.id),
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @require(Permission.MANAGE_STATIONS)
 def create():
-    form = StationForm()
+    form = NewStationForm()
     if form.validate_on_submit():
         ok, station = submit(
             form,
             lambda: services.create_station(
-                current_user._get_current_object(), code=form.code.data, **form.values()
+                current_user._get_current_object(),
+                code=form.code.data,
+                tier=form.tier.data,
+                status=form.status.data,
+                **form.values(),
             ),
         )
         if ok:
             flash(_("Station %(code)s created.", code=station.code), "success")
             return redirect(url_for("stations.detail", station_id=station.id))
-    return render_template("stations/form.html", form=form, station=None)
+    return _form_page(form, None)
 
 
 @bp.route("/<int:station_id>/edit", methods=["GET", "POST"])
@@ -100,8 +114,6 @@ def edit(station_id: int):
     form = StationForm(obj=station)
     form.code.render_kw = {"readonly": True}
     if request.method == "GET":
-        form.tier.data = station.tier.value
-        form.status.data = station.status.value
         form.city_class.data = station.city_class.value
         form.version.data = str(station.version)
     form.code.data = station.code
@@ -120,4 +132,10 @@ def edit(station_id: int):
         if ok:
             flash(_("Station %(code)s saved.", code=station.code), "success")
             return redirect(url_for("stations.detail", station_id=station.id))
-    return render_template("stations/form.html", form=form, station=station)
+    return _form_page(form, station)
+
+
+def _form_page(form, station):
+    """The station form; 422 when a posted form was refused (its errors are next to fields)."""
+    status = 422 if request.method == "POST" else 200
+    return render_template("stations/form.html", form=form, station=station), status

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from portal.api import services as token_services
+from portal.core.dates import local_today
 from portal.reports import services
 from portal.reports.models import RepairRecord
 
@@ -69,7 +70,7 @@ def test_create_and_read_a_report_with_records(client, db, make):
     make.catalogues()
     station = make.station()
     _token, plain = make.api_token(station)
-    day = services.local_today() - dt.timedelta(days=1)
+    day = local_today() - dt.timedelta(days=1)
     body = {
         "report_on": day.isoformat(),
         "received_count": 2,
@@ -103,7 +104,7 @@ def test_one_bad_record_refuses_the_batch_with_per_field_errors(client, db, make
     make.catalogues()
     station = make.station()
     _token, plain = make.api_token(station)
-    day = services.local_today()
+    day = local_today()
     records = [api_record(make, day, n) for n in range(1, 6)]
     records[3]["device_model"] = "NOPE"
     records[3]["customer_phone"] = "12"
@@ -129,7 +130,7 @@ def test_schema_errors_are_json_per_field(client, db, make):
 
 def test_another_stations_report_is_404(client, db, make):
     mine, theirs = make.station(), make.station()
-    report = make.report(theirs, services.local_today(), records=1)
+    report = make.report(theirs, local_today(), records=1)
     _token, plain = make.api_token(mine)
     response = client.get(f"/api/v1/reports/{report.id}", headers=bearer(plain))
     assert response.status_code == 404
@@ -181,7 +182,7 @@ def test_adding_to_an_open_draft_keeps_counts_not_given(client, db, make):
     make.catalogues()
     station = make.station()
     _token, plain = make.api_token(station)
-    day = services.local_today()
+    day = local_today()
     first = {
         "report_on": day.isoformat(),
         "received_count": 7,

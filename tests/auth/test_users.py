@@ -49,9 +49,10 @@ def test_station_user_without_station_is_refused_with_input_kept(client, login_a
 
 def test_station_role_cannot_be_mixed_with_hq_roles(make):
     station = make.station()
-    with pytest.raises(DomainError):
+    admin = make.user(role="admin")
+    with pytest.raises(DomainError, match="cannot also hold an HQ role"):
         services.create_user(
-            None,
+            admin,
             username="mixed",
             password="mixed-pass-1",
             roles=["station", "hq"],

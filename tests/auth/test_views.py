@@ -79,7 +79,7 @@ def test_deactivated_user_loses_access_at_next_request(client, make, db):
     user = make.user(role="hq", password="right-pass-1")
     _login(client, user.username, "right-pass-1")
     assert client.get("/stations/").status_code == 200
-    services.set_active(None, user, False)
+    services.set_active(make.user(role="admin"), user, False)
     db.session.commit()
     response = client.get("/stations/")
     assert response.status_code == 302
@@ -172,6 +172,17 @@ def test_session_cookie_is_secure_over_https(client, make):
     response = client.post(
         "/login",
         data={"username": user.username, "password": "right-pass-1"},
-        headers={"X-Forwarded-Proto": "https"},
+        base_url="https://localhost",
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(client, make, proxied_app):
+    user = make.user(role="hq", password="right-pass-1")
+    data = {"username": user.username, "password": "right-pass-1"}
+    spoofed = client.post("/login", data=data, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in spoofed.headers["Set-Cookie"]
+    proxied = proxied_app.test_client().post(
+        "/login", data=data, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "Secure" in proxied.headers["Set-Cookie"]

@@ -168,8 +168,27 @@ def test_revoked_certificate_is_invalid_from_the_revocation_day():
     assert not rules.certificate_valid(issued, expires, revoked, on=revoked)
 
 
-def test_certificate_expiry_at_month_end():
-    assert rules.certificate_expiry(dt.date(2024, 2, 29)) == dt.date(2026, 2, 27)
+@pytest.mark.parametrize(
+    ("issued", "last_day"),
+    [
+        # Issued on a leap day: 29 Feb 2026 does not exist, so it runs to 28 Feb (not the 27th).
+        (dt.date(2024, 2, 29), dt.date(2026, 2, 28)),
+        (dt.date(2024, 2, 28), dt.date(2026, 2, 27)),
+        (dt.date(2024, 3, 1), dt.date(2026, 2, 28)),
+        # Into a leap February: 29 Feb 2028 exists, so the day before it.
+        (dt.date(2026, 2, 28), dt.date(2028, 2, 27)),
+        (dt.date(2026, 3, 1), dt.date(2028, 2, 29)),
+        (dt.date(2025, 12, 31), dt.date(2027, 12, 30)),
+    ],
+)
+def test_certificate_expiry_at_month_ends_and_leap_days(issued, last_day):
+    assert rules.certificate_expiry(issued) == last_day
+
+
+def test_certificate_of_a_month_issued_on_the_31st_runs_to_the_end_of_a_short_month():
+    assert rules.certificate_expiry(dt.date(2026, 1, 31), months=1) == dt.date(2026, 2, 28)
+    assert rules.certificate_expiry(dt.date(2026, 1, 30), months=1) == dt.date(2026, 2, 28)
+    assert rules.certificate_expiry(dt.date(2026, 1, 28), months=1) == dt.date(2026, 2, 27)
 
 
 @pytest.mark.parametrize(

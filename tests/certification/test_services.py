@@ -12,7 +12,13 @@ from sqlalchemy import select
 
 from portal.certification import services
 from portal.certification.models import StationCompliance
-from portal.certification.states import APPLICATION_FLOW, ApplicationStatus, StaffRole
+from portal.certification.states import (
+    APPLICATION_FLOW,
+    STATION_LIFE,
+    ApplicationStatus,
+    StaffRole,
+)
+from portal.core.actors import SYSTEM
 from portal.core.audit import AuditEntry
 from portal.core.errors import DomainError, InvalidTransition, PermissionDenied
 from portal.spares import services as deposits
@@ -65,15 +71,74 @@ def _certify(make, hq, person):
 # --- the transition table ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", list(A))
-@pytest.mark.parametrize("action", ACTIONS)
-def test_transition_table_allows_exactly_its_moves(state, action):
-    if (state, action) in APPLICATION_FLOW.moves:
-        assert APPLICATION_FLOW.target(state, action) in A
+# The moves of SPEC 3.1 and 3.4, written out here independently of the tables in states.py:
+# (state, action) -> new state, as plain strings.
+SPEC_APPLICATION_MOVES = {
+    ("draft", "edit"): "draft",
+    ("returned", "edit"): "returned",
+    ("draft", "submit"): "submitted",
+    ("returned", "submit"): "submitted",
+    ("submitted", "start_screening"): "screening",
+    ("submitted", "return"): "returned",
+    ("screening", "return"): "returned",
+    ("evaluated", "return"): "returned",
+    ("screening", "screen"): "screening",
+    ("screening", "evaluate"): "evaluated",
+    ("evaluated", "approve"): "approved",
+    ("submitted", "reject"): "rejected",
+    ("screening", "reject"): "rejected",
+    ("evaluated", "reject"): "rejected",
+    ("approved", "authorize"): "authorized",
+}
+SPEC_STATION_MOVES = {
+    ("active", "change_tier"): "active",
+    ("suspended", "change_tier"): "suspended",
+    ("active", "suspend"): "suspended",
+    ("suspended", "reinstate"): "active",
+    ("active", "revoke"): "revoked",
+    ("suspended", "revoke"): "revoked",
+}
+APPLICATION_STATES = (
+    "draft",
+    "submitted",
+    "returned",
+    "screening",
+    "evaluated",
+    "approved",
+    "authorized",
+    "rejected",
+)
+ALL_APPLICATION_ACTIONS = sorted({a for _s, a in SPEC_APPLICATION_MOVES} | set(ACTIONS))
+ALL_STATION_ACTIONS = sorted(
+    {a for _s, a in SPEC_STATION_MOVES} | {a for _s, a in STATION_LIFE.moves}
+)
+
+
+def test_the_application_states_are_those_of_the_spec():
+    assert sorted(s.value for s in A) == sorted(APPLICATION_STATES)
+
+
+@pytest.mark.parametrize("state", APPLICATION_STATES)
+@pytest.mark.parametrize("action", ALL_APPLICATION_ACTIONS)
+def test_application_table_allows_exactly_the_spec_moves(state, action):
+    expected = SPEC_APPLICATION_MOVES.get((state, action))
+    if expected is not None:
+        assert APPLICATION_FLOW.target(A(state), action).value == expected
     else:
         with pytest.raises(InvalidTransition) as info:
-            APPLICATION_FLOW.target(state, action)
+            APPLICATION_FLOW.target(A(state), action)
         assert action in str(info.value.message)
+
+
+@pytest.mark.parametrize("state", ["active", "suspended", "revoked"])
+@pytest.mark.parametrize("action", ALL_STATION_ACTIONS)
+def test_station_life_allows_exactly_the_spec_moves(state, action):
+    expected = SPEC_STATION_MOVES.get((state, action))
+    if expected is not None:
+        assert STATION_LIFE.target(StationStatus(state), action).value == expected
+    else:
+        with pytest.raises(InvalidTransition):
+            STATION_LIFE.target(StationStatus(state), action)
 
 
 def test_authorized_and_rejected_are_final():
@@ -232,8 +297,75 @@ def test_upload_is_stored_under_a_generated_name(app, make):
     path = services.attachment_path(attachment)
     assert path.startswith(app.config["UPLOAD_FOLDER"])
     assert not path.startswith(app.static_folder)
+    # Written under a temporary name until the transaction commits.
+    assert not os.path.exists(path)
+    assert os.path.exists(path + ".part")
+    services.db.session.commit()
+    assert not os.path.exists(path + ".part")
     with open(path, "rb") as handle:
         assert handle.read() == b"\xff\xd8\xff\xe0 jpeg"
+
+
+def test_a_rolled_back_upload_leaves_no_file(app, make, db):
+    application = make.candidate()
+    db.session.commit()
+    before = _files(app)
+    attachment = services.upload_attachment(
+        application.applicant,
+        application,
+        "business_licence",
+        "licence.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n rolled back"),
+    )
+    path = services.attachment_path(attachment)
+    assert _files(app) != before  # the temporary file
+    db.session.rollback()
+    assert _files(app) == before
+    assert not os.path.exists(path)
+
+
+def test_a_savepoint_commit_does_not_move_the_file_early(app, make, db):
+    """Only the outermost commit puts a file in place: its row may still be rolled back."""
+    application = make.candidate()
+    db.session.commit()
+    before = _files(app)
+    attachment = services.upload_attachment(
+        application.applicant,
+        application,
+        "business_licence",
+        "licence.png",
+        io.BytesIO(b"\x89PNG\r\n\x1a\n savepoint"),
+    )
+    path = services.attachment_path(attachment)
+    with db.session.begin_nested():
+        services.save_step(application.applicant, application, "company", {"city": "开封"})
+    assert not os.path.exists(path)
+    db.session.rollback()
+    assert _files(app) == before
+
+
+def test_an_application_holds_a_limited_number_and_size_of_files(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_COUNT", 3)
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_TOTAL_MB", 1)
+    application = make.candidate()
+
+    def upload(size, name="f.pdf"):
+        data = b"%PDF-1.4\n" + b"0" * (size - 9)
+        return services.upload_attachment(
+            application.applicant, application, "financial_report", name, io.BytesIO(data)
+        )
+
+    upload(600 * 1024)
+    with pytest.raises(DomainError) as info:
+        upload(500 * 1024)  # 1,100 KB together: over 1 MB
+    assert "at most 1 MB together" in str(info.value.message)
+    assert info.value.field == "file"
+    upload(100 * 1024)
+    upload(100 * 1024)
+    with pytest.raises(DomainError) as info:
+        upload(10)
+    assert "at most 3 files" in str(info.value.message)
+    assert len(application.attachments) == 3
 
 
 def _files(app):
@@ -531,7 +663,7 @@ def test_screening_weights_must_add_up_to_100(make):
 def _compliant_station(make, tier="service_station", city_class="2"):
     station = make.station(tier=tier, city_class=city_class)
     services.set_station_areas(
-        None, station, reception_area="10", repair_area="12", storage_area="9"
+        SYSTEM, station, reception_area="10", repair_area="12", storage_area="9"
     )
     make.technician(station=station, role="coordinator")
     make.deposit(station, amount="10000")
@@ -620,13 +752,13 @@ def test_deposit_deduction_makes_the_station_non_compliant(make, runner):
     station = _compliant_station(make)
     engineer = make.technician(station=station)
     make.certificate(engineer, issued_on=services.today() - dt.timedelta(days=5))
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     assert services.db.session.get(StationCompliance, station.id).compliant
     account = deposits.account_for_station(station.id)
     deposits.record_entry(
-        None, account, kind="deduction", amount="5000.01", entry_on=dt.date(2026, 11, 1)
+        make.cashier(), account, kind="deduction", amount="5000.01", entry_on=dt.date(2026, 11, 1)
     )
-    checked, changed, failing = services.check_all_stations()
+    checked, changed, failing = services.check_all_stations(SYSTEM)
     assert changed >= 1
     row = services.db.session.get(StationCompliance, station.id)
     assert not row.compliant
@@ -674,12 +806,16 @@ def test_ledger_balance_is_the_sum_and_entries_are_never_edited(make, db):
         deposits.record_entry(
             finance, account, kind="paid", amount="0", entry_on=dt.date(2026, 3, 1)
         )
-    reversal = deposits.reverse_entry(finance, paid, "typed the wrong amount", dt.date(2026, 3, 2))
-    assert reversal.amount == Decimal("-5000.00")
-    assert reversal.reverses_id == paid.id
-    assert deposits.balance(account) == Decimal("-120.50")
+    with pytest.raises(DomainError, match="below zero"):
+        # Reversing the payment after a deduction would leave -120.50.
+        deposits.reverse_entry(finance, paid, "typed the wrong amount", dt.date(2026, 3, 2))
+    deduction = deposits.entries(account)[1]
+    reversal = deposits.reverse_entry(finance, deduction, "wrong station", dt.date(2026, 3, 2))
+    assert reversal.amount == Decimal("120.50")
+    assert reversal.reverses_id == deduction.id
+    assert deposits.balance(account) == Decimal("5000.00")
     with pytest.raises(DomainError):
-        deposits.reverse_entry(finance, paid, "twice", dt.date(2026, 3, 2))
+        deposits.reverse_entry(finance, deduction, "twice", dt.date(2026, 3, 2))
     paid.amount = Decimal("1")
     with pytest.raises(RuntimeError):
         db.session.flush()
@@ -689,10 +825,13 @@ def test_ledger_balance_is_the_sum_and_entries_are_never_edited(make, db):
 def test_ledger_amounts_round_trip_exactly(make, db):
     station = make.station()
     account = deposits.account_for_station(station.id, create=True)
-    deposits.record_entry(None, account, kind="paid", amount="0.105", entry_on=dt.date(2026, 1, 1))
+    for amount in ("0.10", "9999999999.99"):
+        deposits.record_entry(
+            make.cashier(), account, kind="paid", amount=amount, entry_on=dt.date(2026, 1, 1)
+        )
     db.session.expire_all()
-    entry = db.session.execute(select(DepositEntry)).scalars().all()[-1]
-    assert entry.amount == Decimal("0.11")
+    stored = [e.amount for e in db.session.execute(select(DepositEntry)).scalars().all()[-2:]]
+    assert stored == [Decimal("0.10"), Decimal("9999999999.99")]
 
 
 # --- station life ---------------------------------------------------------------------------
@@ -712,7 +851,7 @@ def test_station_life_moves_are_audited(make):
         services.revoke(hq, station, "")
     make.deposit(station, amount="5000")
     deposits.record_entry(
-        None,
+        make.cashier(),
         deposits.account_for_station(station.id),
         kind="deduction",
         amount="300",

@@ -8,6 +8,8 @@ import io
 from portal.certification import services
 from portal.certification.models import Application
 from portal.certification.states import ApplicationStatus
+from portal.core.actors import SYSTEM
+from portal.core.forms import issue_form_token
 
 
 def _sign_in(client, username, password="secret-pass-1"):  # noqa: S107
@@ -58,7 +60,7 @@ def test_sign_up_keeps_input_on_error(client, db, make):
         },
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "某公司" in html
     assert "is-invalid" in html
 
@@ -114,7 +116,7 @@ def test_candidate_fills_a_step_and_a_bad_credit_code_is_shown_next_to_the_field
         headers={"Accept-Language": "en"},
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "check digit" in html
     assert 'value="许昌"' in html
     response = client.post(
@@ -139,7 +141,7 @@ def test_submit_page_lists_what_is_missing(client, make):
 
 def test_hq_pages_render(client, make, login_as):
     application = make.complete_application()
-    services.submit(None, application)
+    services.submit(application.applicant, application)
     station = make.station()
     login_as("hq")
     for url in (
@@ -172,7 +174,7 @@ def test_illegal_move_from_the_page_is_refused_with_a_message(client, make, logi
 
 def test_station_page_shows_gaps_and_non_compliant_list(client, make, login_as):
     station = make.station(tier="service_center", city_class="1")
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     login_as("hq")
     listing = client.get("/certification/compliance").get_data(as_text=True)
     assert station.code in listing
@@ -201,13 +203,13 @@ def test_sign_up_is_rate_limited(client, db, app):
         client.post("/certification/signup", data={"username": f"x{n}"}).status_code
         for n in range(limit + 1)
     ]
-    assert statuses[:limit] == [200] * limit
+    assert statuses[:limit] == [422] * limit  # refused as incomplete, not yet limited
     assert statuses[limit] == 429
 
 
 def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, make, login_as):
     station = make.station(tier="service_center", city_class="1")
-    services.refresh_station_compliance(station)
+    services.refresh_station_compliance(station, actor=SYSTEM)
     application = make.candidate(company_name="首页测试公司")
     _sign_in(client, application.applicant.username)
     home = client.get("/").get_data(as_text=True)
@@ -289,16 +291,31 @@ def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
     login_as("finance")
     client.post(
         f"{base}/deposit",
-        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-01", "reference": "B1"},
+        data={
+            "kind": "paid",
+            "amount": "5000",
+            "entry_on": "2026-11-01",
+            "reference": "B1",
+            "form_token": issue_form_token(),
+        },
     )
     account = deposits.account_for_station(station.id)
     assert deposits.balance(account) == 5000
     entry = deposits.entries(account)[0]
-    client.post(f"/certification/deposits/{entry.id}/reverse", data={"note": "录错"})
+    client.post(
+        f"/certification/deposits/{entry.id}/reverse",
+        data={"note": "录错", "form_token": issue_form_token()},
+    )
     assert deposits.balance(account) == 0
     client.post(
         f"{base}/deposit",
-        data={"kind": "paid", "amount": "5000", "entry_on": "2026-11-02", "reference": "B2"},
+        data={
+            "kind": "paid",
+            "amount": "5000",
+            "entry_on": "2026-11-02",
+            "reference": "B2",
+            "form_token": issue_form_token(),
+        },
     )
     client.post("/logout")
 

@@ -89,6 +89,7 @@ def test_sqlite_backup_is_a_consistent_copy(tmp_path, app_config):
         result = live.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
         assert result.exit_code == 0, result.output
         db.engine.dispose()
+    assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o600
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("SELECT count(*) FROM stations").fetchone()[0] == stations
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -101,7 +102,55 @@ def test_postgres_backup_with_pg_dump(runner, tmp_path):
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:5] == b"PGDMP"
+    assert target.stat().st_mode & 0o777 == 0o600
     listing = subprocess.run(
         ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True
     )
     assert "TABLE public stations" in listing.stdout
+
+
+def test_pg_dump_gets_credentials_from_the_environment_not_its_command_line(
+    app, runner, tmp_path, monkeypatch
+):
+    import portal.cli
+
+    url = "postgresql+psycopg://portal:s3cret-pw@db.internal:5433/portal_live?sslmode=require"
+    monkeypatch.setitem(app.config, "SQLALCHEMY_DATABASE_URI", url)
+    monkeypatch.setattr(portal.cli.shutil, "which", lambda name: "/usr/bin/pg_dump")
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append((argv, kwargs))
+        target = argv[argv.index("--file") + 1]
+        with open(target, "ab") as handle:
+            handle.write(b"PGDMP")
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(portal.cli.subprocess, "run", fake_run)
+    target = tmp_path / "live.dump"
+    target.write_bytes(b"old")
+    target.chmod(0o644)  # an older, too readable file is emptied and made private
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    (argv, kwargs) = calls[0]
+    assert not any("s3cret" in part or "postgresql" in part for part in argv)
+    assert not any("db.internal" in part for part in argv)
+    env = kwargs["env"]
+    assert env["PGPASSWORD"] == "s3cret-pw"
+    assert (env["PGHOST"], env["PGPORT"], env["PGUSER"]) == ("db.internal", "5433", "portal")
+    assert (env["PGDATABASE"], env["PGSSLMODE"]) == ("portal_live", "require")
+    assert target.read_bytes() == b"PGDMP"
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_failed_pg_dump_is_reported(app, runner, tmp_path, monkeypatch):
+    import portal.cli
+
+    monkeypatch.setitem(app.config, "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://x@h/d")
+    monkeypatch.setattr(portal.cli.shutil, "which", lambda name: "/usr/bin/pg_dump")
+    monkeypatch.setattr(
+        portal.cli.subprocess, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 1)
+    )
+    result = runner.invoke(args=["backup", str(tmp_path / "x.dump")])
+    assert result.exit_code != 0
+    assert "pg_dump failed" in result.output

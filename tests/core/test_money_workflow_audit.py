@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 
 from portal.core import audit
+from portal.core.actors import SYSTEM
 from portal.core.errors import InvalidTransition
 from portal.core.money import Money, to_money
 from portal.core.workflow import LabelledEnum, TransitionTable
@@ -58,13 +61,13 @@ def test_transition_table_allows_only_listed_moves():
 
 def test_audit_entries_cannot_be_changed_or_deleted(db, make):
     station = make.station()
-    entry = audit.record("probe", station, comment="first")
+    entry = audit.record("probe", station, actor=SYSTEM, comment="first")
     db.session.flush()
     entry.comment = "rewritten"
     with pytest.raises(RuntimeError, match="append-only"):
         db.session.flush()
     db.session.rollback()
-    entry = audit.record("probe", make.station(), comment="second")
+    entry = audit.record("probe", make.station(), actor=SYSTEM, comment="second")
     db.session.flush()
     db.session.delete(entry)
     with pytest.raises(RuntimeError, match="append-only"):
@@ -83,12 +86,27 @@ def test_audit_page_filters_and_is_read_only(client, login_as, make, app):
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
 
 
-def test_audit_page_date_filter_uses_local_days(client, login_as, make):
+def test_audit_page_date_filter_uses_local_days(client, login_as, make, db):
+    """Bounds are China days: 17:30 UTC on 1 March is already 2 March in Shanghai."""
     login_as("admin")
-    make.station()
-    row = "<code>station.created</code>"
-    assert row not in client.get("/audit/?to=2000-01-01").get_data(as_text=True)
-    assert row in client.get("/audit/?from=2000-01-01").get_data(as_text=True)
+    station = make.station()
+    late_evening = dt.datetime(2026, 3, 1, 15, 30, tzinfo=dt.UTC)  # 23:30 on 1 March local
+    after_midnight = dt.datetime(2026, 3, 1, 17, 30, tzinfo=dt.UTC)  # 01:30 on 2 March local
+    for moment, action in ((late_evening, "probe.evening"), (after_midnight, "probe.night")):
+        with time_machine.travel(moment, tick=False):
+            audit.record(action, station, actor=SYSTEM)
+    db.session.commit()
+
+    def shown(query):
+        html = client.get(f"/audit/?object_type=Station&object_id={station.id}&{query}")
+        html = html.get_data(as_text=True)
+        return {a for a in ("probe.evening", "probe.night") if f"<code>{a}</code>" in html}
+
+    assert shown("from=2026-03-02&to=2026-03-02") == {"probe.night"}
+    assert shown("from=2026-03-01&to=2026-03-01") == {"probe.evening"}
+    assert shown("to=2026-03-01") == {"probe.evening"}
+    assert shown("from=2026-03-02") == {"probe.night"}
+    assert shown("from=2026-02-28&to=2026-03-02") == {"probe.evening", "probe.night"}
 
 
 def test_audit_page_filters_by_station_code(client, login_as, make):

@@ -125,3 +125,88 @@ def test_healthz_checks_database(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "error"
+
+
+def test_trace_answers_405_with_an_allow_header(client):
+    for path in ("/login", "/", "/api/v1/station", "/healthz"):
+        response = client.open(path, method="TRACE")
+        assert response.status_code == 405, path
+        allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert "GET" in allowed, path
+        assert "TRACE" not in allowed, path
+
+
+JSON_TYPES = {"integer": int, "string": str, "object": dict, "array": list}
+
+
+def _matches(body, schema) -> None:
+    """body against an OpenAPI object schema of plain properties (what the Error schema is)."""
+    assert isinstance(body, dict), body
+    properties = schema["properties"]
+    if schema.get("additionalProperties") is False:
+        assert set(body) <= set(properties), set(body) - set(properties)
+    for name in schema.get("required", []):
+        assert name in body, name
+    for name, value in body.items():
+        assert isinstance(value, JSON_TYPES[properties[name]["type"]]), (name, value)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/reports/2147483648"])
+def test_api_404_body_matches_the_documented_error_schema(client, path):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schema = spec["components"]["schemas"]["Error"]
+    response = client.get(path, headers={"Authorization": "Bearer pst_nothing"})
+    assert response.status_code in (401, 404)
+    body = response.get_json()
+    _matches(body, schema)
+    assert body["code"] == response.status_code
+    unknown = client.get("/api/v1/no-such-thing")
+    assert unknown.status_code == 404
+    _matches(unknown.get_json(), schema)
+    assert set(unknown.get_json()) == {"code", "status", "message"}
+    assert unknown.get_json()["status"] == "Not Found"
+    wrong_method = client.delete("/api/v1/station")
+    assert wrong_method.status_code == 405
+    _matches(wrong_method.get_json(), schema)
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_error_page_after_a_database_error_is_the_portals_own(app, client, login_as, monkeypatch):
+    """The failed transaction is rolled back before the page (which reads the user) renders."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    user = login_as("hq")
+
+    def broken_view():
+        db.session.execute(text("SELECT no_such_column FROM users"))
+
+    monkeypatch.setitem(app.view_functions, "stations.index", broken_view)
+    monkeypatch.setattr(app, "testing", False)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.get("/stations/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in html
+    assert user.username in html  # the full page, with the signed-in user's menu
+    assert "Reference:" in html
+    assert response.headers["X-Request-ID"] in html
+
+
+def test_a_value_the_database_cannot_hold_is_a_400_not_a_500(app, client, login_as, monkeypatch):
+    from sqlalchemy import Integer, bindparam, select
+
+    from portal.extensions import db
+
+    login_as("hq")
+
+    def huge_number_view():
+        stmt = select(bindparam("n", 10**30, type_=Integer))
+        db.session.execute(stmt).all()
+
+    monkeypatch.setitem(app.view_functions, "stations.index", huge_number_view)
+    response = client.get("/stations/")
+    assert response.status_code == 400
+    assert "too long or out of range" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 200  # the session works on afterwards

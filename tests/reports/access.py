@@ -38,13 +38,14 @@ def _report(ctx):
 
 def _rejected_upload(ctx):
     if "upload" not in ctx.objects:
+        from portal.core import dates
         from portal.reports import services
         from portal.reports.states import UploadOutcome
 
         ctx.objects["upload"] = services.record_upload(
-            None,
+            ctx.make.reporter(ctx.own_station),
             ctx.own_station.id,
-            services.local_today(),
+            dates.local_today(),
             "bad.xlsx",
             "0" * 64,
             UploadOutcome.REJECTED,

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.actors import SYSTEM
+from portal.core.dates import local_today
 from portal.core.errors import DomainError
 from portal.reports.states import UploadOutcome
 from tests.reports.xlsx_helpers import plain_workbook
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.postgres_only
 
 def test_two_uploads_of_one_file_at_once_import_it_once(app):
     from portal.extensions import db
-    from portal.reports import demo, excel, services
+    from portal.reports import demo, excel
     from portal.reports.models import DailyReport, PartUsed, RepairRecord, UploadBatch
     from portal.stations import services as station_services
     from portal.stations.models import Station
@@ -28,7 +30,7 @@ def test_two_uploads_of_one_file_at_once_import_it_once(app):
     with app.app_context():
         demo.load_catalogues()
         station = station_services.create_station(
-            None,
+            SYSTEM,
             code="XZ-CC-0777",
             name="并发上传站",
             tier="service_station",
@@ -39,7 +41,7 @@ def test_two_uploads_of_one_file_at_once_import_it_once(app):
         )
         db.session.commit()
         station_id = station.id
-        day = services.local_today() - dt.timedelta(days=1)
+        day = local_today() - dt.timedelta(days=1)
         make = Factories(db)
         data = plain_workbook([make.record_values(day, n) for n in range(1, 51)])
         db.session.remove()
@@ -52,7 +54,7 @@ def test_two_uploads_of_one_file_at_once_import_it_once(app):
             station = db.session.get(Station, station_id)
             barrier.wait()
             try:
-                batch = excel.upload(None, station, day, "same.xlsx", data)
+                batch = excel.upload(SYSTEM, station, day, "same.xlsx", data)
                 db.session.commit()
                 outcomes.append(batch.outcome.value)
             except (DomainError, IntegrityError):

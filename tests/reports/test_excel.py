@@ -55,7 +55,7 @@ def test_template_has_bilingual_headers_dropdowns_formats_and_instructions(app, 
 
 def test_a_filled_template_imports(app, db, make, station):
     data = fill_template(excel.build_template(), rows(make, 3))
-    batch = excel.upload(None, station, DAY, "day.xlsx", data)
+    batch = excel.upload(make.reporter(station), station, DAY, "day.xlsx", data)
     assert batch.outcome == UploadOutcome.IMPORTED, batch.errors
     assert batch.row_count == 3
     assert records_of(db, station) == 3
@@ -66,7 +66,7 @@ def test_500_rows_with_one_bad_row_import_nothing_then_all_once(app, db, make, s
     bad = [dict(r) for r in good]
     bad[321]["serial_no"] = ""
     bad[321]["received_at"] = "not a time"
-    batch = excel.upload(None, station, DAY, "bad.xlsx", plain_workbook(bad))
+    batch = excel.upload(make.reporter(station), station, DAY, "bad.xlsx", plain_workbook(bad))
     assert batch.outcome == UploadOutcome.REJECTED
     assert records_of(db, station) == 0
     assert services.find_report(station.id, DAY) is None  # not even the report was created
@@ -76,11 +76,11 @@ def test_500_rows_with_one_bad_row_import_nothing_then_all_once(app, db, make, s
     ]
     assert batch.errors[0]["value"] == "not a time"
     corrected = plain_workbook(good)
-    batch = excel.upload(None, station, DAY, "good.xlsx", corrected)
+    batch = excel.upload(make.reporter(station), station, DAY, "good.xlsx", corrected)
     assert batch.outcome == UploadOutcome.IMPORTED
     assert records_of(db, station) == 500
     with pytest.raises(DomainError, match="already imported"):
-        excel.upload(None, station, DAY, "good-again.xlsx", corrected)
+        excel.upload(make.reporter(station), station, DAY, "good-again.xlsx", corrected)
     assert records_of(db, station) == 500
 
 
@@ -88,7 +88,7 @@ def test_the_error_workbook_lists_every_problem(app, db, make, station):
     data = rows(make, 4)
     data[1]["customer_phone"] = "1"
     data[3]["fault_code"] = "@SUM(1+1)"
-    batch = excel.upload(None, station, DAY, "bad.xlsx", plain_workbook(data))
+    batch = excel.upload(make.reporter(station), station, DAY, "bad.xlsx", plain_workbook(data))
     sheet = openpyxl.load_workbook(io.BytesIO(excel.error_workbook(batch)))["Errors"]
     body = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert [(r[0], r[1]) for r in body] == [
@@ -108,15 +108,19 @@ def test_the_error_workbook_lists_every_problem(app, db, make, station):
         (b"PK\x03\x04 broken zip", "not an Excel workbook"),
     ],
 )
-def test_files_that_are_not_workbooks_are_refused(app, db, station, data, message):
-    batch = excel.upload(None, station, DAY, "x.xlsx", data)
+def test_files_that_are_not_workbooks_are_refused(app, db, make, station, data, message):
+    batch = excel.upload(make.reporter(station), station, DAY, "x.xlsx", data)
     assert batch.outcome == UploadOutcome.REJECTED
     assert message in batch.message
 
 
 def test_a_missing_sheet_is_refused(app, db, make, station):
     batch = excel.upload(
-        None, station, DAY, "x.xlsx", plain_workbook(rows(make, 1), sheet_name="Sheet1")
+        make.reporter(station),
+        station,
+        DAY,
+        "x.xlsx",
+        plain_workbook(rows(make, 1), sheet_name="Sheet1"),
     )
     assert "no sheet named Records" in batch.message
     assert "Sheet1" in batch.message
@@ -124,7 +128,11 @@ def test_a_missing_sheet_is_refused(app, db, make, station):
 
 def test_formula_cells_are_refused(app, db, make, station):
     batch = excel.upload(
-        None, station, DAY, "x.xlsx", plain_workbook(rows(make, 2), formula_at=(3, 16))
+        make.reporter(station),
+        station,
+        DAY,
+        "x.xlsx",
+        plain_workbook(rows(make, 2), formula_at=(3, 16)),
     )
     assert batch.outcome == UploadOutcome.REJECTED
     assert "Formulas" in batch.message
@@ -132,14 +140,14 @@ def test_formula_cells_are_refused(app, db, make, station):
     assert records_of(db, station) == 0
 
 
-def test_an_empty_sheet_is_refused(app, db, station):
-    batch = excel.upload(None, station, DAY, "x.xlsx", plain_workbook([]))
+def test_an_empty_sheet_is_refused(app, db, make, station):
+    batch = excel.upload(make.reporter(station), station, DAY, "x.xlsx", plain_workbook([]))
     assert "has no records" in batch.message
 
 
 def test_more_than_5000_rows_are_refused(app, db, make, station):
     many = [make.record_values(DAY, i) for i in range(5001)]
-    batch = excel.upload(None, station, DAY, "x.xlsx", plain_workbook(many))
+    batch = excel.upload(make.reporter(station), station, DAY, "x.xlsx", plain_workbook(many))
     assert "More than 5000 rows" in batch.message
     assert records_of(db, station) == 0
 
@@ -151,7 +159,7 @@ def test_a_header_that_is_not_the_templates_is_refused(app, db, make, station):
     workbook.active.append(["1", "red"])
     out = io.BytesIO()
     workbook.save(out)
-    batch = excel.upload(None, station, DAY, "x.xlsx", out.getvalue())
+    batch = excel.upload(make.reporter(station), station, DAY, "x.xlsx", out.getvalue())
     assert "missing columns" in batch.message
     assert "unknown columns: Colour" in batch.message
 
@@ -159,7 +167,7 @@ def test_a_header_that_is_not_the_templates_is_refused(app, db, make, station):
 def test_upload_into_a_submitted_report_is_refused_and_stores_nothing(app, db, make, station):
     make.report(station, DAY, submit=True)
     with pytest.raises(DomainError, match="Reopen"):
-        excel.upload(None, station, DAY, "x.xlsx", plain_workbook(rows(make, 2)))
+        excel.upload(make.reporter(station), station, DAY, "x.xlsx", plain_workbook(rows(make, 2)))
     stmt = select(func.count()).select_from(UploadBatch).where(UploadBatch.station_id == station.id)
     assert db.session.execute(stmt).scalar_one() == 0
 
@@ -167,7 +175,9 @@ def test_upload_into_a_submitted_report_is_refused_and_stores_nothing(app, db, m
 def test_export_masks_personal_data_and_keeps_text_as_text(app, db, make, station):
     report = make.report(station, DAY)
     services.add_record(
-        None, report, make.record_values(DAY, 1, return_visit_outcome="=cmd|' /C calc'!A0")
+        make.reporter(report.station),
+        report,
+        make.record_values(DAY, 1, return_visit_outcome="=cmd|' /C calc'!A0"),
     )
     out = io.BytesIO()
     count = excel.export_records(

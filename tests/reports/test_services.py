@@ -8,12 +8,24 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.audit import AuditEntry
+from portal.core.dates import local_today
 from portal.core.errors import DomainError, InvalidTransition, PermissionDenied
 from portal.reports import services
 from portal.reports.models import DailyReport, PartUsed, RepairRecord
 from portal.reports.states import DayStatus, RecordSource, ReportStatus
 
 CHINA_NOON = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
+
+
+def audit_entries(db, object_type, object_id):
+    return list(
+        db.session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+            .order_by(AuditEntry.id)
+        ).scalars()
+    )
 
 
 def count(db, model, **where):
@@ -26,7 +38,9 @@ def count(db, model, **where):
 def test_one_report_per_station_and_day_enforced_by_the_database(db, make):
     station = make.station()
     report = make.report(station, dt.date(2026, 11, 2))
-    assert services.open_report(None, station, dt.date(2026, 11, 2)).id == report.id
+    assert (
+        services.open_report(make.reporter(station), station, dt.date(2026, 11, 2)).id == report.id
+    )
     db.session.add(DailyReport(station_id=station.id, report_on=dt.date(2026, 11, 2)))
     with pytest.raises(IntegrityError):
         db.session.flush()
@@ -40,7 +54,7 @@ def test_a_batch_with_one_bad_record_stores_nothing(db, make):
     rows[7][1]["fault_code"] = "NOPE"
     rows[12][1]["customer_phone"] = "12"
     with pytest.raises(services.RecordsRejected) as caught:
-        services.import_records(None, report, rows, RecordSource.EXCEL)
+        services.import_records(make.reporter(report.station), report, rows, RecordSource.EXCEL)
     problems = caught.value.problems
     assert [(p["row"], p["field"]) for p in problems] == [
         (9, "fault_code"),
@@ -50,7 +64,9 @@ def test_a_batch_with_one_bad_record_stores_nothing(db, make):
     assert count(db, RepairRecord, station_id=station.id) == 0
     rows[7][1]["fault_code"] = "D01"
     rows[12][1]["customer_phone"] = "13900001111"
-    result = services.import_records(None, report, rows, RecordSource.EXCEL)
+    result = services.import_records(
+        make.reporter(report.station), report, rows, RecordSource.EXCEL
+    )
     assert len(result.records) == 20
     assert count(db, RepairRecord, station_id=station.id) == 20
     assert count(db, PartUsed) >= 20
@@ -60,10 +76,12 @@ def test_ticket_numbers_are_unique_per_station(db, make):
     station, other = make.station(), make.station()
     day = dt.date(2026, 11, 4)
     report = make.report(station, day)
-    services.add_record(None, report, make.record_values(day, 1, ticket_no="A-1"))
+    services.add_record(
+        make.reporter(report.station), report, make.record_values(day, 1, ticket_no="A-1")
+    )
     with pytest.raises(services.RecordsRejected) as caught:
         services.import_records(
-            None,
+            make.reporter(station),
             report,
             [
                 (2, make.record_values(day, 2, ticket_no="A-1")),
@@ -78,29 +96,36 @@ def test_ticket_numbers_are_unique_per_station(db, make):
     ]
     # Another station may use the same ticket number.
     other_report = make.report(other, day)
-    services.add_record(None, other_report, make.record_values(day, 1, ticket_no="A-1"))
+    services.add_record(
+        make.reporter(other), other_report, make.record_values(day, 1, ticket_no="A-1")
+    )
 
 
 def test_submit_then_changes_are_refused_until_reopened(db, make):
     station = make.station()
     day = dt.date(2026, 11, 5)
     report = make.report(station, day, records=1)
-    services.submit_report(None, report)
+    services.submit_report(make.reporter(report.station), report)
     assert report.status == ReportStatus.SUBMITTED
     first = report.first_submitted_at
     with pytest.raises(DomainError, match="Reopen"):
-        services.add_record(None, report, make.record_values(day, 99))
+        services.add_record(make.reporter(report.station), report, make.record_values(day, 99))
     with pytest.raises(DomainError, match="Reopen"):
-        services.submit_report(None, report)
+        services.submit_report(make.reporter(report.station), report)
     with pytest.raises(InvalidTransition):
         services.reopen_report(
-            None, services.open_report(None, report.station, dt.date(2026, 11, 7))
+            make.reporter(report.station),
+            services.open_report(
+                make.reporter(report.station), report.station, dt.date(2026, 11, 7)
+            ),
         )
-    services.reopen_report(None, report, "typo in a serial")
+    services.reopen_report(make.reporter(report.station), report, "typo in a serial")
     services.update_record(
-        None, report.records[0], {**services.record_raw(report.records[0]), "serial_no": "P30999"}
+        make.reporter(report.station),
+        report.records[0],
+        {**services.record_raw(report.records[0]), "serial_no": "P30999"},
     )
-    services.submit_report(None, report)
+    services.submit_report(make.reporter(report.station), report)
     assert report.first_submitted_at == first  # lateness is decided by the first submission
     assert report.records[0].serial_no == "P30999"
 
@@ -110,17 +135,19 @@ def test_amending_is_refused_once_the_settlement_leaves_draft(db, make):
     day = dt.date(2026, 10, 15)
     report = make.report(station, day, records=1, submit=True)
     settlement = make.settlement(station, day)
-    services.reopen_report(None, report)  # draft settlement: amending is allowed
-    services.submit_report(None, report)
+    services.reopen_report(
+        make.reporter(report.station), report
+    )  # draft settlement: amending is allowed
+    services.submit_report(make.reporter(report.station), report)
     settlement.status = "confirmed"
     db.session.flush()
     with pytest.raises(DomainError, match="2026-10"):
-        services.reopen_report(None, report)
+        services.reopen_report(make.reporter(report.station), report)
     assert report.status == ReportStatus.SUBMITTED
     with pytest.raises(DomainError, match="2026-10"):
-        services.open_report(None, station, dt.date(2026, 10, 16))
+        services.open_report(make.reporter(station), station, dt.date(2026, 10, 16))
     # Another month of the same station is not affected.
-    services.open_report(None, station, dt.date(2026, 11, 1))
+    services.open_report(make.reporter(station), station, dt.date(2026, 11, 1))
 
 
 def test_station_users_report_only_for_their_own_station(db, make):
@@ -139,7 +166,7 @@ def test_station_users_report_only_for_their_own_station(db, make):
 def test_no_report_for_a_future_day(db, make):
     station = make.station()
     with pytest.raises(DomainError, match="future"):
-        services.open_report(None, station, services.local_today() + dt.timedelta(days=1))
+        services.open_report(make.reporter(station), station, local_today() + dt.timedelta(days=1))
 
 
 @time_machine.travel(CHINA_NOON, tick=False)
@@ -165,16 +192,39 @@ def test_calendar_shows_on_time_late_missing_and_open_days(db, make):
 def test_the_deadline_is_a_setting_with_an_effective_date(db, make):
     hq = make.user(role="hq")
     station = make.station()
-    report = make.report(station, dt.date(2026, 11, 17), submit=True)
-    report.first_submitted_at = dt.datetime(2026, 11, 18, 6, 0, tzinfo=dt.UTC)  # 14:00
+    report = make.report(station, dt.date(2026, 11, 20), submit=True)
+    report.first_submitted_at = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)  # 14:00
     db.session.flush()
     assert services.report_standing(report) == DayStatus.LATE
-    services.add_setting(hq, dt.date(2026, 11, 17), 1, dt.time(18, 0))
+    setting = services.add_setting(hq, dt.date(2026, 11, 20), 1, dt.time(18, 0))
     assert services.report_standing(report) == DayStatus.ON_TIME
     # Days before the effective date keep the old deadline.
-    assert services.due_for(dt.date(2026, 11, 16)) == dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
+    assert services.due_for(dt.date(2026, 11, 19)) == dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+    entry = audit_entries(db, "ReportSetting", setting.id)[-1]
+    assert entry.after == {
+        "effective_on": "2026-11-20",
+        "due_days_after": 1,
+        "due_time": "18:00:00",
+        "created_by_id": hq.id,
+    }
     with pytest.raises(PermissionDenied):
         services.add_setting(make.user(role="finance"), dt.date(2026, 12, 1), 1, dt.time(9, 0))
+
+
+@time_machine.travel(CHINA_NOON, tick=False)
+def test_a_deadline_cannot_take_effect_before_today(db, make):
+    hq = make.user(role="hq")
+    before = services.settings_list()
+    with pytest.raises(DomainError, match="before today") as caught:
+        services.add_setting(hq, dt.date(2026, 11, 19), 1, dt.time(18, 0))  # yesterday
+    assert caught.value.field == "effective_on"
+    assert services.settings_list() == before
+    # Today and later are accepted; an edit of a future version audits its old and new values.
+    services.add_setting(hq, dt.date(2026, 11, 20), 1, dt.time(12, 0))
+    later = services.add_setting(hq, dt.date(2026, 12, 1), 2, dt.time(9, 0))
+    services.add_setting(hq, dt.date(2026, 12, 1), 1, dt.time(9, 0))
+    entry = audit_entries(db, "ReportSetting", later.id)[-1]
+    assert (entry.before, entry.after) == ({"due_days_after": 2}, {"due_days_after": 1})
 
 
 def test_coverage_lists_active_stations_without_a_submitted_report(db, make):
@@ -199,8 +249,12 @@ def test_coverage_lists_active_stations_without_a_submitted_report(db, make):
 def test_serial_history_spans_stations_and_is_hq_only(db, make):
     a, b = make.station(), make.station()
     day1, day2 = dt.date(2026, 11, 1), dt.date(2026, 11, 8)
-    services.add_record(None, make.report(a, day1), make.record_values(day1, 1, serial_no="P30777"))
-    services.add_record(None, make.report(b, day2), make.record_values(day2, 2, serial_no="P30777"))
+    services.add_record(
+        make.reporter(a), make.report(a, day1), make.record_values(day1, 1, serial_no="P30777")
+    )
+    services.add_record(
+        make.reporter(b), make.report(b, day2), make.record_values(day2, 2, serial_no="P30777")
+    )
     history = services.serial_history(make.user(role="auditor"), "p30777")
     assert [r.station_id for r in history] == [a.id, b.id]
     with pytest.raises(PermissionDenied):
@@ -237,11 +291,15 @@ def test_catalogues_are_hq_edited_and_used_by_validation(db, make):
     day = dt.date(2026, 11, 9)
     report = make.report(station, day)
     services.add_record(
-        None, report, make.record_values(day, 1, device_model="X9", serial_no="X91234")
+        make.reporter(report.station),
+        report,
+        make.record_values(day, 1, device_model="X9", serial_no="X91234"),
     )
     services.save_catalogue_entry(
         hq, "models", entry, name="X9", serial_pattern=r"X9\d{4}", warranty_months=6, active=False
     )
     with pytest.raises(services.RecordsRejected) as caught:
-        services.add_record(None, report, make.record_values(day, 2, device_model="X9"))
+        services.add_record(
+            make.reporter(report.station), report, make.record_values(day, 2, device_model="X9")
+        )
     assert caught.value.problems[0]["field"] == "device_model"

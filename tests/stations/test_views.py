@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from portal.certification import services
 from portal.core.audit import AuditEntry
 from portal.stations.models import Station
+from portal.stations.states import StationStatus, Tier
 
 
 def test_station_user_sees_own_station_and_404_for_another(client, login_as, make):
@@ -123,7 +127,7 @@ def test_create_refuses_bad_code_and_keeps_input(client, login_as, db):
         },
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "A station code looks like" in html
     assert 'value="输入保留"' in html
     assert db.session.query(Station).filter_by(name="输入保留").count() == 0
@@ -156,11 +160,9 @@ def test_edit_records_before_and_after(client, login_as, make, db):
         data={
             "code": station.code,
             "name": "新名",
-            "tier": "service_center",
             "province": station.province,
             "city": station.city,
             "city_class": "1",
-            "status": "active",
             "version": str(station.version),
         },
     )
@@ -172,8 +174,91 @@ def test_edit_records_before_and_after(client, login_as, make, db):
     )
     assert entry.before["name"] == "旧名"
     assert entry.after["name"] == "新名"
-    assert entry.before["tier"] == "service_station"
-    assert entry.after["tier"] == "service_center"
+    assert "tier" not in entry.after
+    assert "status" not in entry.after
+
+
+def test_edit_form_cannot_change_tier_or_status(client, login_as, make, db):
+    """The probe of issue 8.1: a revoked accessory point posted as an active service center."""
+    hq = login_as("hq")
+    station = make.station(tier="accessory_point", city_class="3")
+    services.revoke(hq, station, "sold counterfeit parts")
+    db.session.commit()
+    page = client.get(f"/stations/{station.id}/edit").get_data(as_text=True)
+    assert 'name="tier"' not in page
+    assert 'name="status"' not in page
+    response = client.post(
+        f"/stations/{station.id}/edit",
+        data={
+            "code": station.code,
+            "name": "改名",
+            "tier": "service_center",
+            "status": "active",
+            "province": station.province,
+            "city": station.city,
+            "city_class": "3",
+            "version": str(station.version),
+        },
+    )
+    assert response.status_code == 302
+    fresh = db.session.get(Station, station.id)
+    assert (fresh.name, fresh.tier, fresh.status) == (
+        "改名",
+        Tier.ACCESSORY_POINT,
+        StationStatus.REVOKED,
+    )
+
+
+def test_update_station_refuses_tier_and_status(make, app):
+    from portal.core.errors import DomainError
+    from portal.stations import services as station_services
+
+    station = make.station()
+    hq = make.user(role="hq")
+    with app.test_request_context():
+        for values in ({"tier": "service_center"}, {"status": "revoked"}):
+            with pytest.raises(DomainError) as info:
+                station_services.update_station(hq, station, **values)
+            assert info.value.field in values
+    assert (station.tier, station.status) == (Tier.SERVICE_STATION, StationStatus.ACTIVE)
+
+
+def test_contact_email_is_validated(client, login_as, make, db):
+    login_as("hq")
+    station = make.station()
+    response = client.post(
+        f"/stations/{station.id}/edit",
+        data={
+            "code": station.code,
+            "name": station.name,
+            "province": station.province,
+            "city": station.city,
+            "city_class": "1",
+            "contact_email": "not an address",
+            "version": str(station.version),
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter an e-mail address such as name@example.com." in html
+    assert 'value="not an address"' in html
+    assert db.session.get(Station, station.id).contact_email == ""
+
+
+def test_service_refuses_a_bad_contact_email(make, app):
+    from portal.core.errors import DomainError
+    from portal.stations import services as station_services
+
+    hq = make.user(role="hq")
+    with app.test_request_context():
+        with pytest.raises(DomainError) as info:
+            make.station(contact_email="a@b")
+        assert info.value.field == "contact_email"
+        station = make.station()
+        with pytest.raises(DomainError):
+            station_services.update_station(hq, station, contact_email="@example.com")
+        station_services.update_station(hq, station, contact_email=" ops@example.com ")
+    assert station.contact_email == "ops@example.com"
 
 
 def test_edit_with_stale_version_is_refused(client, login_as, make, db):
@@ -185,11 +270,9 @@ def test_edit_with_stale_version_is_refused(client, login_as, make, db):
         data={
             "code": station.code,
             "name": "第一人",
-            "tier": "service_station",
             "province": station.province,
             "city": station.city,
             "city_class": "1",
-            "status": "active",
             "version": str(stale),
         },
     )
@@ -198,11 +281,9 @@ def test_edit_with_stale_version_is_refused(client, login_as, make, db):
         data={
             "code": station.code,
             "name": "第二人",
-            "tier": "service_station",
             "province": station.province,
             "city": station.city,
             "city_class": "1",
-            "status": "active",
             "version": str(stale),
         },
     )

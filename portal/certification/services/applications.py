@@ -30,13 +30,15 @@ from portal.certification.states import (
     AttachmentKind,
     StaffRole,
 )
-from portal.core import audit
+from portal.core import audit, files
+from portal.core.actors import is_system
 from portal.core.audit import AuditEntry
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, NotFound
 from portal.core.permissions import Permission, Role, can
 from portal.core.regions import PROVINCES
 from portal.extensions import db
+from portal.stations.services import EMAIL_PATTERN
 from portal.stations.states import CityClass, Tier
 
 APP_FIELDS_BY_STEP = {
@@ -185,6 +187,10 @@ def _clean(field: str, value):
             message = credit_code_error(value)
             if message:
                 raise DomainError(message, field="credit_code")
+    if field == "contact_email" and value and not EMAIL_PATTERN.match(value):
+        raise DomainError(
+            _l("Enter an e-mail address such as name@example.com."), field="contact_email"
+        )
     if field == "province" and value and value not in PROVINCES:
         raise DomainError(_l("Choose a province."), field="province")
     if field == "city_class":
@@ -266,8 +272,41 @@ def _max_bytes() -> int:
     return int(current_app.config.get("ATTACHMENT_MAX_MB", 10)) * 1024 * 1024
 
 
+def _check_application_limits(application: Application, size: int) -> None:
+    """At most ATTACHMENT_MAX_COUNT files and ATTACHMENT_MAX_TOTAL_MB per application."""
+    # Lock the application so two uploads at once cannot both take the last place.
+    db.session.execute(
+        select(Application.id).where(Application.id == application.id).with_for_update()
+    )
+    count, total = db.session.execute(
+        select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0)).where(
+            Attachment.application_id == application.id
+        )
+    ).one()
+    max_count = int(current_app.config.get("ATTACHMENT_MAX_COUNT", 20))
+    if count >= max_count:
+        raise DomainError(
+            _l("An application holds at most %(n)d files; this one is full.", n=max_count),
+            field="file",
+        )
+    max_total_mb = int(current_app.config.get("ATTACHMENT_MAX_TOTAL_MB", 50))
+    if int(total) + size > max_total_mb * 1024 * 1024:
+        raise DomainError(
+            _l(
+                "The files of an application may take at most %(mb)d MB together; "
+                "this file does not fit.",
+                mb=max_total_mb,
+            ),
+            field="file",
+        )
+
+
 def upload_attachment(actor, application: Application, kind, filename: str, stream):
-    """Store a PDF/JPG/PNG checked by its content, under a generated name."""
+    """Store a PDF/JPG/PNG checked by its content, under a generated name.
+
+    The file is written under a temporary name and moved into place when the transaction
+    commits (removed if it rolls back): a refused or failed request leaves no file.
+    """
     kind = AttachmentKind(kind)
     if kind in CANDIDATE_KINDS:
         _require_applicant(actor, application)
@@ -301,10 +340,9 @@ def upload_attachment(actor, application: Application, kind, filename: str, stre
     content_type, ext = sniffed
     if kind is AttachmentKind.SITE_PHOTO and content_type == "application/pdf":
         raise DomainError(_l("A site-visit photo must be a JPG or PNG image."), field="file")
+    _check_application_limits(application, len(data))
     stored = uuid.uuid4().hex + ext
-    path = os.path.join(upload_folder(), stored)
-    with open(path, "xb") as handle:
-        handle.write(data)
+    files.stage(db.session(), upload_folder(), stored, data)
     attachment = Attachment(
         application=application,
         kind=kind,
@@ -312,7 +350,7 @@ def upload_attachment(actor, application: Application, kind, filename: str, stre
         stored_name=stored,
         content_type=content_type,
         size=len(data),
-        uploaded_by_id=getattr(actor, "id", None),
+        uploaded_by_id=None if is_system(actor) else getattr(actor, "id", None),
     )
     db.session.add(attachment)
     db.session.flush()
@@ -418,3 +456,10 @@ def timeline(application: Application) -> list[AuditEntry]:
             .order_by(AuditEntry.id)
         ).scalars()
     )
+
+
+def _stored_attachment_names():
+    return db.session.execute(select(Attachment.stored_name)).scalars()
+
+
+files.register_store("certification attachments", upload_folder, _stored_attachment_names)

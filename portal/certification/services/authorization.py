@@ -145,7 +145,7 @@ def authorize(
     for person in application.staff:
         person.station_id = station.id
     account = deposits.account_for_application(application.id, create=True)
-    deposits.attach_to_station(account, station.id)
+    deposits.attach_to_station(actor, account, station.id)
     manager = db.session.get(User, application.applicant_id)
     manager.station_id = station.id
     audit.record(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 
 from portal.certification.models import (
@@ -15,17 +13,14 @@ from portal.certification.states import (
     StaffRole,
 )
 from portal.core import audit
+from portal.core.actors import require_actor
+from portal.core.dates import local_today
 from portal.core.db import now_utc
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.permissions import Permission, can
 from portal.extensions import db
 
-
-def today() -> dt.date:
-    """Today in the portal's time zone."""
-    from portal.core.i18n import local_tz
-
-    return now_utc().astimezone(local_tz()).date()
+today = local_today  # the portal's one "today" (core.dates), under this module's old name
 
 
 # --- moves ---------------------------------------------------------------------------------
@@ -49,14 +44,15 @@ def _move(actor, application: Application, action: str, comment: str = "", **ext
 
 
 def _require(actor, permission: Permission, message) -> None:
-    if actor is not None and not can(actor, permission):
+    """PermissionDenied unless actor holds the permission; MissingActor when actor is None."""
+    if not can(require_actor(actor), permission):
         raise PermissionDenied(message)
 
 
 def _require_applicant(actor, application: Application) -> None:
-    if actor is not None and (
-        not can(actor, Permission.APPLY) or application.applicant_id != actor.id
-    ):
+    """Only the candidate who filed the application may change it."""
+    require_actor(actor)
+    if not can(actor, Permission.APPLY) or application.applicant_id != getattr(actor, "id", None):
         raise PermissionDenied(_l("Only the candidate may change its application."))
 
 

@@ -25,7 +25,8 @@ from portal.certification.states import (
     StaffRole,
     Track,
 )
-from portal.core import audit
+from portal.core import audit, versioning
+from portal.core.actors import require_actor
 from portal.core.db import now_utc
 from portal.core.errors import DomainError
 from portal.core.permissions import Permission
@@ -48,12 +49,7 @@ def application_deposit(application: Application) -> Decimal:
 def rule_set_in_force(on: dt.date | None = None) -> TierRuleSet:
     """The newest tier rule set effective on the day."""
     on = on or today()
-    found = db.session.execute(
-        select(TierRuleSet)
-        .where(TierRuleSet.effective_on <= on)
-        .order_by(TierRuleSet.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = versioning.in_force(TierRuleSet, on)
     if found is None:
         raise DomainError(_l("No tier rules are in force on %(day)s.", day=on.isoformat()))
     return found
@@ -232,8 +228,12 @@ def _plain_gaps(results) -> list:
     ]
 
 
-def refresh_station_compliance(station: Station, on=None, actor=None, balance=None) -> bool:
-    """Re-check one station and store the result; True when compliance changed."""
+def refresh_station_compliance(station: Station, on=None, *, actor, balance=None) -> bool:
+    """Re-check one station and store the result; True when compliance changed.
+
+    `actor` is who caused the re-check (the user whose change prompted it, or SYSTEM).
+    """
+    require_actor(actor)
     results = check_station(station, on, balance=balance)
     clean = rules.is_clean(results)
     gap_list = _plain_gaps(results)
@@ -264,8 +264,9 @@ def refresh_station_compliance(station: Station, on=None, actor=None, balance=No
     return changed
 
 
-def check_all_stations(on: dt.date | None = None) -> tuple[int, int, int]:
+def check_all_stations(actor, on: dt.date | None = None) -> tuple[int, int, int]:
     """Re-check every active or suspended station: (checked, changed, non-compliant)."""
+    _require(actor, Permission.MANAGE_STATIONS, _l("You may not re-check the stations."))
     on = on or today()
     stations = list(
         db.session.execute(
@@ -276,7 +277,7 @@ def check_all_stations(on: dt.date | None = None) -> tuple[int, int, int]:
     checked = changed = failing = 0
     for station in stations:
         checked += 1
-        if refresh_station_compliance(station, on, balance=balances.get(station.id)):
+        if refresh_station_compliance(station, on, actor=actor, balance=balances.get(station.id)):
             changed += 1
         if not db.session.get(StationCompliance, station.id).compliant:
             failing += 1

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.certification import rules
 from portal.certification.models import (
@@ -19,11 +18,12 @@ from portal.certification.services.compliance import check_application
 from portal.certification.states import (
     APPLICATION_FLOW,
     CRITERIA,
+    Recommendation,
 )
-from portal.core import audit
+from portal.core import audit, versioning
 from portal.core.db import now_utc
-from portal.core.errors import DomainError
-from portal.core.permissions import Permission
+from portal.core.errors import DomainError, PermissionDenied
+from portal.core.permissions import Permission, can
 from portal.extensions import db
 from portal.spares import services as deposits
 from portal.stations.states import Tier
@@ -99,12 +99,7 @@ def record_counterfeit_violation(actor, application: Application, note: str) -> 
 def weights_in_force(on: dt.date | None = None) -> ScreeningWeightSet:
     """The newest screening weights effective on the day."""
     on = on or today()
-    found = db.session.execute(
-        select(ScreeningWeightSet)
-        .where(ScreeningWeightSet.effective_on <= on)
-        .order_by(ScreeningWeightSet.effective_on.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = versioning.in_force(ScreeningWeightSet, on)
     if found is None:
         found = ScreeningWeightSet(
             effective_on=RULES_EPOCH, weights=dict(DEFAULT_WEIGHTS), pass_mark=DEFAULT_PASS_MARK
@@ -154,6 +149,45 @@ def save_screening(
     return sheet
 
 
+def record_site_visit(
+    actor, application: Application, *, rating: Decimal, visited_on: dt.date, reference: str
+) -> ScreeningSheet | None:
+    """A submitted site-visit inspection rates the site criterion of the screening sheet.
+
+    Called by the inspections module when the visit's auditor submits it; an application that
+    has left screening meanwhile keeps its sheet as it is (None is returned).
+    """
+    if not (
+        can(actor, Permission.CONDUCT_INSPECTIONS) or can(actor, Permission.REVIEW_APPLICATIONS)
+    ):
+        raise PermissionDenied(_l("You may not rate the site of an application."))
+    if not APPLICATION_FLOW.can(application.status, "screen"):
+        return None
+    sheet = application.screening
+    if sheet is None:
+        sheet = ScreeningSheet(application=application, weight_set=weights_in_force())
+        db.session.add(sheet)
+    rating = max(Decimal(0), min(Decimal(100), Decimal(rating)))
+    ratings = dict(sheet.ratings or {})
+    ratings["site"] = str(rating)
+    sheet.ratings = ratings
+    sheet.total = rules.weighted_total(
+        sheet.weight_set.weights, {k: Decimal(v) for k, v in ratings.items()}
+    )
+    sheet.visited_on = visited_on
+    line = f"{visited_on.isoformat()} {reference}: {rating} %"
+    sheet.visit_notes = f"{sheet.visit_notes}\n{line}".strip() if sheet.visit_notes else line
+    sheet.updated_at = now_utc()
+    db.session.flush()
+    audit.record(
+        "application.site_visit_rated",
+        application,
+        actor=actor,
+        after={"site": rating, "total": sheet.total, "visited_on": visited_on, "by": reference},
+    )
+    return sheet
+
+
 def evaluate(actor, application: Application) -> Application:
     """Close screening: store the recommendation from the scores and the tier check."""
     _require_reviewer(actor)
@@ -162,7 +196,7 @@ def evaluate(actor, application: Application) -> Application:
     if sheet is None or len(sheet.ratings or {}) < len(CRITERIA):
         raise DomainError(_l("Rate every criterion of the screening sheet first."))
     report = evaluation(application)
-    sheet.recommendation = report["recommendation"]
+    sheet.recommendation = report["recommendation"].value
     sheet.recommended_tier = Tier(report["tier"]) if report["tier"] else None
     sheet.evaluated_at = now_utc()
     return _move(
@@ -191,7 +225,7 @@ def evaluation(application: Application, on: dt.date | None = None) -> dict:
     kind, tier = (
         rules.recommend(requested, total, Decimal(weight_set.pass_mark), clean_without_deposit)
         if requested
-        else ("reject", None)
+        else (Recommendation.REJECT, None)
     )
     return {
         "sheet": sheet,

@@ -22,6 +22,9 @@ from portal.core.errors import DomainError
 from portal.core.permissions import Permission
 from portal.extensions import db
 from portal.spares import services as deposits
+from portal.spares import stock as spares_stock
+from portal.spares.locks import lock_station
+from portal.stations import services as station_services
 from portal.stations.models import Station
 from portal.stations.states import Tier
 
@@ -53,16 +56,25 @@ def set_station_areas(actor, station: Station, *, reception_area, repair_area, s
 
 def record_station_deposit(actor, station: Station, **entry):
     """Finance records a deposit movement of a station; its compliance is re-checked."""
+    _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
     account = deposits.account_for_station(station.id, create=True)
+    lock_station(station.id)
     recorded = deposits.record_entry(actor, account, **entry)
+    if recorded.amount < 0:
+        spares_stock.check_deposit_covers_stock(station.id)
     refresh_station_compliance(station, actor=actor)
     return recorded
 
 
 def reverse_deposit(actor, entry, reason: str):
     """Correct a deposit entry with a reversing one; the station's compliance is re-checked."""
+    _require(actor, Permission.RECORD_DEPOSITS, _l("You may not record deposit entries."))
+    if entry.account.station_id:
+        lock_station(entry.account.station_id)
     reversal = deposits.reverse_entry(actor, entry, reason, today())
     if entry.account.station_id:
+        if reversal.amount < 0:
+            spares_stock.check_deposit_covers_stock(entry.account.station_id)
         station = db.session.get(Station, entry.account.station_id)
         refresh_station_compliance(station, actor=actor)
     return reversal
@@ -93,7 +105,11 @@ def _station_move(actor, station: Station, action: str, reason: str, note=None, 
 
 
 def change_tier(actor, station: Station, new_tier, reason: str) -> Station:
-    """Upgrade or downgrade; the station must meet the new tier's requirements."""
+    """Upgrade or downgrade from today; the station must meet the new tier's requirements.
+
+    The tier history gets a new period from today (the settlement judges by it).
+    """
+    _require(actor, Permission.MANAGE_STATIONS, _l("You may not change stations."))
     try:
         new_tier = Tier(new_tier)
     except ValueError:
@@ -111,7 +127,16 @@ def change_tier(actor, station: Station, new_tier, reason: str) -> Station:
             ),
             field="tier",
         )
-    _station_move(actor, station, "change_tier", reason, tier=new_tier)
+    effective_from = today()
+    _station_move(
+        actor,
+        station,
+        "change_tier",
+        reason,
+        note={"effective_from": effective_from},
+        tier=new_tier,
+    )
+    station_services.start_tier_period(actor, station, effective_from, reason)
     refresh_station_compliance(station, actor=actor)
     return station
 
