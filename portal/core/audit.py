@@ -186,18 +186,11 @@ def record_deleted(action: str, obj, *, actor, extra: Extra | None = None, **kwa
     return record(action, obj, actor=actor, before=before, **kwargs)
 
 
-# Transitional (issue 8.2): while some callers do not pass `actor=` yet, a missing actor is
-# taken from the request's signed-in user (only there), else recorded as SYSTEM, as "system"
-# was recorded before. Set True once every caller passes its actor: a missing actor then
-# raises MissingActor everywhere.
-STRICT_ACTOR = False
-
-
 def record(
     action: str,
     obj=None,
     *,
-    actor=None,
+    actor,
     object_type: str | None = None,
     object_id: Any = None,
     label: str | None = None,
@@ -240,12 +233,5 @@ def record(
 
 
 def _resolve_actor(actor):
-    """The explicit actor; while not STRICT_ACTOR, the transitional fallback described above."""
-    if actor is not None or STRICT_ACTOR:
-        return require_actor(actor)
-    from flask import has_request_context
-    from flask_login import current_user
-
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user._get_current_object()
-    return SYSTEM
+    """The explicit actor: nobody is guessed from the request (issue 8.2); None raises."""
+    return require_actor(actor)

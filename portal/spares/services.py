@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit
+from portal.core.actors import require_actor
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.money import CENT, to_money
 from portal.core.permissions import Permission, can
@@ -138,8 +139,7 @@ def parse_amount(amount) -> Decimal:
 
 
 def _require_recorder(actor) -> None:
-    if actor is None:
-        raise TypeError("record_entry needs an actor (a user or the system actor)")
+    require_actor(actor)
     if not can(actor, Permission.RECORD_DEPOSITS):
         raise PermissionDenied(_l("You may not record deposit entries."))
 
