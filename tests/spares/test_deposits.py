@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from portal.core.actors import MissingActor
 from portal.core.errors import DomainError, PermissionDenied
 from portal.spares import services as deposits
 from portal.spares.models import DepositEntry
@@ -123,14 +124,14 @@ def test_every_entry_is_checked_under_its_owners_lock(make, db, monkeypatch):
 
 def test_an_entry_needs_an_actor_with_the_permission(make, db):
     station, account = _account(make)
-    with pytest.raises(TypeError):
+    with pytest.raises(MissingActor):
         deposits.record_entry(None, account, kind="paid", amount="1", entry_on=DAY)
     clerk = make.user(role="station", station=station)
     with pytest.raises(PermissionDenied):
         deposits.record_entry(clerk, account, kind="paid", amount="1", entry_on=DAY)
     with pytest.raises(PermissionDenied):
         deposits.reverse_entry(clerk, deposits.entries(account)[0], "no", DAY)
-    with pytest.raises(TypeError):
+    with pytest.raises(MissingActor):
         deposits.reverse_entry(None, deposits.entries(account)[0], "no", DAY)
     assert _count(db, account) == 1
 

@@ -296,8 +296,14 @@ def test_station_timeline_shows_its_own_life_only(client, login_as, make):
 
     login_as("hq")
     station = make.station()
+    from portal.core.actors import SYSTEM
+
     audit.record(
-        "daily_report.opened", object_type="DailyReport", object_id=1, station_id=station.id
+        "daily_report.opened",
+        actor=SYSTEM,
+        object_type="DailyReport",
+        object_id=1,
+        station_id=station.id,
     )
     html = client.get(f"/stations/{station.id}").get_data(as_text=True)
     assert "station.created" in html
