@@ -176,9 +176,9 @@ def test_four_calls_with_one_key_at_once_store_once(app):
             station = make.station()
             _token, plain = make.api_token(station)
             station_id = station.id
+            day = services.local_today() - dt.timedelta(days=1)
             db.session.commit()
             db.session.remove()
-        day = services.local_today() - dt.timedelta(days=1)
         body = {"report_on": day.isoformat(), "received_count": 4, "records": [], "submit": True}
         barrier = threading.Barrier(4)
         answers: list[tuple] = []
