@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.core.forms import OneTimeTokenField
 from portal.spares import rules
 from portal.spares.states import LineResolution, ReturnOutcome, StockCondition
 
@@ -37,12 +38,14 @@ class PartForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired()])
+    form_token = OneTimeTokenField()
 
 
 class ActionForm(FlaskForm):
-    """A button that posts: the CSRF token and the version the user saw."""
+    """A button that posts: the CSRF token, the version the user saw, a one-time token."""
 
     version = HiddenField()
+    form_token = OneTimeTokenField()
 
 
 class NewShipmentForm(FlaskForm):
@@ -52,6 +55,7 @@ class NewShipmentForm(FlaskForm):
         render_kw={"autofocus": True, "list": "station-codes"},
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    form_token = OneTimeTokenField()
 
 
 class LineForm(FlaskForm):
@@ -65,6 +69,7 @@ class LineForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=1, max=rules.MAX_QUANTITY)],
         render_kw={"inputmode": "numeric"},
     )
+    form_token = OneTimeTokenField()
 
 
 class ReturnLineForm(LineForm):
@@ -77,11 +82,13 @@ class ReturnLineForm(LineForm):
 
 class NewReturnForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    form_token = OneTimeTokenField()
 
 
 class ShipReturnForm(FlaskForm):
     version = HiddenField()
     carrier_ref = StringField(_l("Waybill number"), validators=[Optional(), Length(max=100)])
+    form_token = OneTimeTokenField()
 
 
 class SettingForm(FlaskForm):
@@ -101,6 +108,7 @@ def receipt_form(shipment, formdata=None):
 
     class ReceiptForm(FlaskForm):
         version = HiddenField()
+        form_token = OneTimeTokenField()
 
     for line in shipment.lines:
         setattr(
@@ -121,6 +129,7 @@ def resolve_form(shipment, formdata=None):
 
     class ResolveForm(FlaskForm):
         version = HiddenField()
+        form_token = OneTimeTokenField()
 
     for line in shipment.lines:
         if not line.difference:
@@ -147,6 +156,7 @@ def confirm_form(batch, formdata=None):
 
     class ConfirmForm(FlaskForm):
         version = HiddenField()
+        form_token = OneTimeTokenField()
 
     for line in batch.lines:
         setattr(
@@ -171,6 +181,7 @@ def count_form(parts, formdata=None):
 
     class CountForm(FlaskForm):
         note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+        form_token = OneTimeTokenField()
 
     for part in parts:
         for condition in StockCondition:

@@ -30,14 +30,6 @@ class Refund:
     def amount(self) -> Decimal:
         return rules.money(max(self.balance - self.open_deductions - self.stock_held, Decimal(0)))
 
-    def as_note(self) -> dict:
-        return {
-            "balance": self.balance,
-            "open_deductions": self.open_deductions,
-            "stock_held": self.stock_held,
-            "refund": self.amount,
-        }
-
 
 def open_deductions(station_id: int) -> Decimal:
     """Deductions and penalties of the station in months whose settlement is still open."""
@@ -73,8 +65,12 @@ def refund_due(station_id: int) -> Refund:
     )
 
 
-def refund_on_revocation(actor, station, entry_on, reference: str = ""):
-    """Record the revocation's refund entry (None when nothing is due); returns (entry, refund)."""
+def refund_on_revocation(actor, station, entry_on, reference: str = "", revoked_by=None):
+    """Record the revocation's refund entry (None when nothing is due); returns (entry, refund).
+
+    actor records the entry (the system, when a revocation by HQ triggers it: HQ does not
+    record money); revoked_by, when given, is named in the entry's note.
+    """
     from portal.spares import services as deposits
 
     lock_station(station.id)
@@ -90,6 +86,7 @@ def refund_on_revocation(actor, station, entry_on, reference: str = ""):
         entry_on=entry_on,
         reference=reference or f"REVOKE-{station.code}",
         note=(
+            f"revocation{f' by {revoked_by.username}' if revoked_by is not None else ''}: "
             f"balance {due.balance} - open deductions {due.open_deductions}"
             f" - stock held {due.stock_held}"
         ),

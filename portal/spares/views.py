@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.core.db import MAX_ID
 from portal.core.errors import DomainError
-from portal.core.forms import submit
+from portal.core.forms import spend_form_token, submit
 from portal.core.i18n import money
 from portal.core.pagination import keyset_page
 from portal.core.permissions import Permission, can, require, sees_all_stations
@@ -520,6 +520,8 @@ def _import_page(kind: str):
         filename = form.file.data.filename or "import.xlsx"
         do = excel.import_parts if kind == "parts" else excel.import_opening_stock
         try:
+            # A file posted twice (a double click, a reload) is imported once.
+            spend_form_token(form.form_token.data)
             result = do(_actor(), filename, data)
             db.session.commit()
         except excel.ImportRejected as exc:
@@ -741,7 +743,9 @@ def shipment_add_line(shipment_id: int):
 @require(Permission.MANAGE_PARTS)
 def shipment_remove_line(shipment_id: int, line_id: int):
     shipment = _visible_shipment(shipment_id)
-    submit(None, lambda: shipments.remove_line(_actor(), shipment, line_id))
+    submit(
+        None, lambda: shipments.remove_line(_actor(), shipment, line_id), once=forms.ActionForm()
+    )
     return redirect(url_for("spares.shipment", shipment_id=shipment_id))
 
 
@@ -751,7 +755,7 @@ def shipment_send(shipment_id: int):
     shipment = _visible_shipment(shipment_id)
     form = forms.ActionForm()
     ok, _sent = submit(
-        None, lambda: shipments.send(_actor(), shipment, _version(form.version.data))
+        None, lambda: shipments.send(_actor(), shipment, _version(form.version.data)), once=form
     )
     if ok:
         flash(_("Shipment %(no)s is sent.", no=shipment.number), "success")
@@ -765,7 +769,7 @@ def shipment_cancel(shipment_id: int):
     shipment = _visible_shipment(shipment_id)
     form = forms.ActionForm()
     ok, _done = submit(
-        None, lambda: shipments.cancel(_actor(), shipment, _version(form.version.data))
+        None, lambda: shipments.cancel(_actor(), shipment, _version(form.version.data)), once=form
     )
     if ok:
         flash(_("Shipment %(no)s is cancelled.", no=shipment.number), "success")
@@ -894,7 +898,7 @@ def return_add_line(batch_id: int):
 @require(Permission.HANDLE_STATION_STOCK)
 def return_remove_line(batch_id: int, line_id: int):
     batch = _visible_batch(batch_id)
-    submit(None, lambda: returns.remove_line(_actor(), batch, line_id))
+    submit(None, lambda: returns.remove_line(_actor(), batch, line_id), once=forms.ActionForm())
     return redirect(url_for("spares.return_batch", batch_id=batch_id))
 
 
@@ -915,7 +919,7 @@ def return_ship(batch_id: int):
 @require(Permission.HANDLE_STATION_STOCK)
 def return_cancel(batch_id: int):
     batch = _visible_batch(batch_id)
-    ok, _done = submit(None, lambda: returns.cancel(_actor(), batch))
+    ok, _done = submit(None, lambda: returns.cancel(_actor(), batch), once=forms.ActionForm())
     if ok:
         flash(_("Return %(no)s is cancelled.", no=batch.number), "success")
     return redirect(url_for("spares.return_batch", batch_id=batch_id))

@@ -188,3 +188,15 @@ def test_opening_stock_as_of_a_past_day_starts_the_return_period_then(spares, db
     excel.import_opening_stock(spares.hq, "o.xlsx", data, as_of=today - dt.timedelta(days=40))
     assert len(stock.charge_unreturned(spares.hq, station.id)) == 1
     assert spares.held(station, lcd) == (0, 0)
+
+
+def test_import_stock_command_acts_as_the_system_by_default(spares, db, runner, tmp_path):
+    station = spares.station()
+    lcd = spares.part("LCD-P30")
+    path = tmp_path / "opening.xlsx"
+    path.write_bytes(opening_file([(station.code, "LCD-P30", 1, 0)]))
+    result = runner.invoke(args=["spares", "import-stock", str(path)])
+    assert result.exit_code == 0, result.output
+    assert spares.held(station, lcd) == (1, 0)
+    movement = db.session.execute(select(StockMovement)).scalars().first()
+    assert movement.recorded_by_name == "system"

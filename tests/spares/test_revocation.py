@@ -56,3 +56,37 @@ def test_nothing_due_records_nothing(spares, make, db):
     entry, due = revocation.refund_on_revocation(make.user(role="finance"), station, DAY)
     assert entry is None
     assert due.amount == Decimal("0.00")
+
+
+def test_revoking_a_station_ends_with_the_refund_entry(spares, make, db):
+    from sqlalchemy import select
+
+    from portal.certification import services as cert_services
+    from portal.core.audit import AuditEntry
+
+    station = spares.station(deposit="5000")
+    lcd = spares.part("LCD-P30", value="100.00")
+    spares.give(station, lcd, good=3)
+    record_adjustment(
+        spares.hq,
+        station_id=station.id,
+        on=DAY,
+        rule_code=LATE_REPORT,
+        source_type="t",
+        source_id=9,
+    )
+    cert_services.revoke(spares.hq, station, "sold counterfeit parts")
+    account = deposits.account_for_station(station.id)
+    refund = deposits.entries(account)[-1]
+    assert (refund.kind.value, refund.amount) == ("refund", Decimal("-4680.00"))
+    assert refund.recorded_by_name == "system"
+    assert spares.hq.username in refund.note
+    assert deposits.balance(account) == Decimal("320.00")
+    revoked = db.session.execute(
+        select(AuditEntry).where(
+            AuditEntry.action == "station.revoke", AuditEntry.station_id == station.id
+        )
+    ).scalar_one()
+    assert revoked.actor_name == spares.hq.username
+    assert revoked.after["deposit_to_refund"] == "4680.00"
+    assert revoked.after["stock_held"] == "300.00"

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import io
 
+from portal.core.forms import issue_form_token
 from portal.spares import shipments, stock
 from portal.spares.states import ShipmentStatus
 from tests.spares.test_excel import opening_file, parts_file
+
+
+def post(client, url, data=None, **kwargs):
+    """Post a form with a fresh one-time token, as a page shown by the portal carries."""
+    data = dict(data or {})
+    data.setdefault("form_token", issue_form_token())
+    return client.post(url, data=data, **kwargs)
 
 
 def test_hq_sees_the_network_with_values_and_coverage(client, login_as, spares, db):
@@ -49,7 +57,8 @@ def test_the_station_page_shows_stock_by_part(client, login_as, spares, db):
 def test_a_part_with_three_decimals_is_refused_next_to_its_field(client, login_as, spares, db):
     spares.make.catalogues()
     login_as("hq")
-    response = client.post(
+    response = post(
+        client,
         "/spares/parts/new",
         data={"part_no": "ODD-1", "name": "odd", "unit_value": "0.105", "active": "y"},
     )
@@ -57,7 +66,8 @@ def test_a_part_with_three_decimals_is_refused_next_to_its_field(client, login_a
     html = response.get_data(as_text=True)
     assert "At most two decimals" in html
     assert 'value="0.105"' in html
-    ok = client.post(
+    ok = post(
+        client,
         "/spares/parts/new",
         data={"part_no": "ok-1", "name": "ok", "unit_value": "1,234.50", "model_codes": ["P30"]},
     )
@@ -73,27 +83,27 @@ def test_hq_makes_and_sends_a_shipment_and_a_refusal_shows_the_numbers(
     station = spares.station(deposit="1000")
     spares.part("LCD-P30", value="600.00")
     login_as("hq")
-    response = client.post("/spares/shipments/new", data={"station_code": station.code.lower()})
+    response = post(client, "/spares/shipments/new", data={"station_code": station.code.lower()})
     assert response.status_code == 302
     shipment_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    bad = client.post(
-        f"/spares/shipments/{shipment_id}/lines", data={"part_no": "NOPE", "quantity": "1"}
+    bad = post(
+        client, f"/spares/shipments/{shipment_id}/lines", data={"part_no": "NOPE", "quantity": "1"}
     )
     assert bad.status_code == 422
     assert "No active part NOPE" in bad.get_data(as_text=True)
-    client.post(
-        f"/spares/shipments/{shipment_id}/lines", data={"part_no": "lcd-p30", "quantity": 2}
+    post(
+        client, f"/spares/shipments/{shipment_id}/lines", data={"part_no": "lcd-p30", "quantity": 2}
     )
-    refused = client.post(f"/spares/shipments/{shipment_id}/send")
+    refused = post(client, f"/spares/shipments/{shipment_id}/send")
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     assert "CN¥1,200.00" in text
     assert "CN¥1,000.00" in text
-    client.post(f"/spares/shipments/{shipment_id}/lines/{_line(db, shipment_id)}/remove", data={})
-    client.post(
-        f"/spares/shipments/{shipment_id}/lines", data={"part_no": "LCD-P30", "quantity": 1}
+    post(client, f"/spares/shipments/{shipment_id}/lines/{_line(db, shipment_id)}/remove", data={})
+    post(
+        client, f"/spares/shipments/{shipment_id}/lines", data={"part_no": "LCD-P30", "quantity": 1}
     )
-    assert client.post(f"/spares/shipments/{shipment_id}/send").status_code == 302
+    assert post(client, f"/spares/shipments/{shipment_id}/send").status_code == 302
     assert _shipment(db, shipment_id).status == ShipmentStatus.SENT
 
 
@@ -115,13 +125,13 @@ def test_the_station_confirms_a_receipt_on_its_phone_form(client, login_as, spar
     page = client.get(f"/spares/shipments/{shipment.id}").get_data(as_text=True)
     assert 'data-testid="receipt-form"' in page
     line_id = shipment.lines[0].id
-    bad = client.post(f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "-1"})
+    bad = post(client, f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "-1"})
     assert bad.status_code == 422
-    ok = client.post(f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "2"})
+    ok = post(client, f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "2"})
     assert ok.status_code == 302
     assert spares.held(station, lcd) == (2, 0)
     assert _shipment(db, shipment.id).status == ShipmentStatus.DIFFERENCE
-    again = client.post(f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "2"})
+    again = post(client, f"/spares/shipments/{shipment.id}/receive", data={f"line_{line_id}": "2"})
     assert again.status_code == 422
     assert "already confirmed" in again.get_data(as_text=True)
     assert spares.held(station, lcd) == (2, 0)
@@ -143,9 +153,10 @@ def test_hq_resolves_a_difference(client, login_as, spares, db):
     db.session.commit()
     login_as("hq")
     line_id = shipment.lines[0].id
-    missing = client.post(f"/spares/shipments/{shipment.id}/resolve", data={})
+    missing = post(client, f"/spares/shipments/{shipment.id}/resolve", data={})
     assert missing.status_code == 422
-    ok = client.post(
+    ok = post(
+        client,
         f"/spares/shipments/{shipment.id}/resolve",
         data={f"line_{line_id}": "received_stands", f"note_{line_id}": "lost"},
     )
@@ -158,19 +169,20 @@ def test_a_station_returns_defective_parts_and_hq_confirms(client, app, login_as
     lcd = spares.part("LCD-P30", value="10.00")
     spares.give(station, lcd, defective=2)
     login_as("station", station=station)
-    created = client.post("/spares/returns/new", data={"note": "week 47"})
+    created = post(client, "/spares/returns/new", data={"note": "week 47"})
     batch_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    too_many = client.post(
-        f"/spares/returns/{batch_id}/lines", data={"part_no": "LCD-P30", "quantity": "3"}
+    too_many = post(
+        client, f"/spares/returns/{batch_id}/lines", data={"part_no": "LCD-P30", "quantity": "3"}
     )
     assert too_many.status_code == 422
     assert "holds 2 more defective LCD-P30" in too_many.get_data(as_text=True)
-    client.post(
+    post(
+        client,
         f"/spares/returns/{batch_id}/lines",
         data={"part_no": "LCD-P30", "quantity": "2", "faulty_serial": "s1"},
     )
     assert (
-        client.post(f"/spares/returns/{batch_id}/ship", data={"carrier_ref": "SF1"}).status_code
+        post(client, f"/spares/returns/{batch_id}/ship", data={"carrier_ref": "SF1"}).status_code
         == 302
     )
     assert spares.held(station, lcd) == (0, 0)
@@ -180,7 +192,8 @@ def test_a_station_returns_defective_parts_and_hq_confirms(client, app, login_as
     from portal.spares.stock_models import ReturnBatch
 
     line_id = db.session.get(ReturnBatch, batch_id).lines[0].id
-    response = hq.post(
+    response = post(
+        hq,
         f"/spares/returns/{batch_id}/confirm",
         data={f"line_{line_id}": "missing", f"note_{line_id}": "empty box"},
         headers={"Accept-Language": "en"},
@@ -194,7 +207,8 @@ def test_the_opening_stock_page_lists_every_bad_row(client, login_as, spares, db
     spares.part("LCD-P30")
     login_as("hq")
     bad = opening_file([(station.code, "NOPE", 1, 0), ("XX", "LCD-P30", "x", 0)])
-    response = client.post(
+    response = post(
+        client,
         "/spares/opening-stock",
         data={"file": (io.BytesIO(bad), "opening.xlsx")},
         content_type="multipart/form-data",
@@ -205,7 +219,8 @@ def test_the_opening_stock_page_lists_every_bad_row(client, login_as, spares, db
     assert "No such part in the catalogue." in html
     assert "良品数量 / Good quantity" in html
     good = opening_file([(station.code, "LCD-P30", 2, 1)])
-    response = client.post(
+    response = post(
+        client,
         "/spares/opening-stock",
         data={"file": (io.BytesIO(good), "opening.xlsx")},
         content_type="multipart/form-data",
@@ -219,7 +234,8 @@ def test_the_parts_import_page(client, login_as, spares, db):
     spares.make.catalogues()
     login_as("hq")
     data = parts_file([("NEW-1", "新件", "P30", "12.30", "no")])
-    response = client.post(
+    response = post(
+        client,
         "/spares/parts/import",
         data={"file": (io.BytesIO(data), "parts.xlsx")},
         content_type="multipart/form-data",
@@ -262,9 +278,10 @@ def test_an_auditor_records_a_count(client, login_as, spares, db):
     login_as("auditor")
     form = client.get(f"/spares/stations/{station.id}/count").get_data(as_text=True)
     assert f"q_{lcd.id}_good" in form
-    bad = client.post(f"/spares/stations/{station.id}/count", data={f"q_{lcd.id}_good": "-2"})
+    bad = post(client, f"/spares/stations/{station.id}/count", data={f"q_{lcd.id}_good": "-2"})
     assert bad.status_code == 422
-    response = client.post(
+    response = post(
+        client,
         f"/spares/stations/{station.id}/count",
         data={f"q_{lcd.id}_good": "2", "note": "sampled"},
     )
@@ -278,7 +295,8 @@ def test_settings_take_effect_from_today_with_history(client, login_as, spares, 
     import datetime as dt
 
     login_as("hq")
-    past = client.post(
+    past = post(
+        client,
         "/spares/settings",
         data={
             "effective_on": (today - dt.timedelta(days=1)).isoformat(),
@@ -288,7 +306,8 @@ def test_settings_take_effect_from_today_with_history(client, login_as, spares, 
     )
     assert past.status_code == 422
     assert "today or later" in past.get_data(as_text=True)
-    ok = client.post(
+    ok = post(
+        client,
         "/spares/settings",
         data={"effective_on": today.isoformat(), "coverage_factor": "1.5", "return_days": "20"},
     )
@@ -357,17 +376,18 @@ def test_hostile_input_gets_no_server_error(client, login_as, spares, db):
         f"/spares/stations/{station.id}/count?add_part={nul}",
     ):
         assert client.get(url).status_code < 500, url
-    response = client.post("/spares/shipments/new", data={"station_code": nul, "note": nul})
+    response = post(client, "/spares/shipments/new", data={"station_code": nul, "note": nul})
     assert response.status_code == 422
     data = opening_file([("XX" * 300, "-", "1e999", "9" * 40)])
-    response = client.post(
+    response = post(
+        client,
         "/spares/opening-stock",
         data={"file": (io.BytesIO(data), "o\x00.xlsx")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    response = client.post(
-        "/spares/parts/new", data={"part_no": nul, "name": nul, "unit_value": "9" * 30}
+    response = post(
+        client, "/spares/parts/new", data={"part_no": nul, "name": nul, "unit_value": "9" * 30}
     )
     assert response.status_code == 422
 
@@ -385,3 +405,45 @@ def test_finance_exports_every_station_with_its_coverage(client, login_as, spare
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows[station.code][4] == 1200
     assert rows[station.code][11] == "yes"
+
+
+def test_a_stock_form_posted_twice_is_recorded_once(client, login_as, spares, db):
+    import re
+
+    station = spares.station()
+    spares.part("LCD-P30", value="10.00")
+    shipment = spares.shipment(station, [])
+    db.session.commit()
+    login_as("hq")
+    page = client.get(f"/spares/shipments/{shipment.id}").get_data(as_text=True)
+    form = re.search(r'data-testid="line-form".*?</form>', page, re.S).group(0)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', form).group(1)
+    data = {"part_no": "LCD-P30", "quantity": "2", "form_token": token}
+    first = client.post(f"/spares/shipments/{shipment.id}/lines", data=data)
+    assert first.status_code == 302
+    second = client.post(f"/spares/shipments/{shipment.id}/lines", data=data)
+    assert second.status_code == 422
+    assert "already sent and is recorded once" in second.get_data(as_text=True)
+    assert [ln.quantity_sent for ln in _shipment(db, shipment.id).lines] == [2]
+    missing = client.post(
+        f"/spares/shipments/{shipment.id}/lines", data={"part_no": "LCD-P30", "quantity": "2"}
+    )
+    assert missing.status_code == 422
+    assert [ln.quantity_sent for ln in _shipment(db, shipment.id).lines] == [2]
+
+
+def test_an_opening_stock_file_posted_twice_is_imported_once(client, login_as, spares, db):
+    station = spares.station()
+    lcd = spares.part("LCD-P30")
+    login_as("hq")
+    token = issue_form_token()
+    data = opening_file([(station.code, "LCD-P30", 2, 0)])
+    for expected in (302, 422):
+        response = client.post(
+            "/spares/opening-stock",
+            data={"file": (io.BytesIO(data), "opening.xlsx"), "form_token": token},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == expected
+    assert "already sent" in response.get_data(as_text=True)
+    assert spares.held(station, lcd) == (2, 0)

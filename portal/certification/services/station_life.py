@@ -150,9 +150,22 @@ def reinstate(actor, station: Station, reason: str) -> Station:
 
 
 def revoke(actor, station: Station, reason: str) -> Station:
-    """End the authorization; the deposit balance (after open deductions) is due back."""
-    balance = deposits.balance(deposits.account_for_station(station.id))
-    return _station_move(actor, station, "revoke", reason, note={"deposit_to_refund": balance})
+    """End the authorization; it ends with a refund entry of the deposit balance minus open
+    deductions (spares.revocation), recorded by the system in the same transaction."""
+    from portal.core.actors import SYSTEM
+    from portal.spares import revocation
+
+    lock_station(station.id)
+    due = revocation.refund_due(station.id)
+    note = {
+        "deposit_to_refund": due.amount,
+        "deposit_balance": due.balance,
+        "open_deductions": due.open_deductions,
+        "stock_held": due.stock_held,
+    }
+    _station_move(actor, station, "revoke", reason, note=note)
+    revocation.refund_on_revocation(SYSTEM, station, today(), revoked_by=actor)
+    return station
 
 
 STATION_ACTIONS = {"suspend": suspend, "reinstate": reinstate, "revoke": revoke}
