@@ -21,10 +21,6 @@ UNAUDITED_TABLES = frozenset(
         "station_compliance",  # the latest check's result; a change of result is audited
         "used_form_tokens",  # a spent one-time form token (the action it guarded is audited)
         "idempotency_keys",  # an API call's stored answer (the call's changes are audited)
-        # An inspection's draft content as the auditor autosaves it; submitting it is audited.
-        # (Gap to close: audit photo uploads and stock counts of a draft one by one.)
-        "inspection_stock_counts",
-        "inspection_files",
         "alembic_version",
     }
 )

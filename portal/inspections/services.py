@@ -791,8 +791,12 @@ def save_stock_line(
                 _l("This line was changed on another device. Its values are shown."),
                 stock_state(line),
             ) from None
+        audit.record_created(
+            "inspection.stock_line_added", line, actor=actor, station_id=inspection.station_id
+        )
         _mark_started(actor, inspection)
         return line
+    before = audit.state(line)
     changed = db.session.execute(
         update(InspectionStockLine)
         .where(InspectionStockLine.id == line.id, InspectionStockLine.rev == int(base_rev))
@@ -810,6 +814,15 @@ def save_stock_line(
             _l("This line was changed on another device. Its values are shown."),
             stock_state(line),
         )
+    old, new = audit.diff(line, before, audit.state(line))
+    audit.record(
+        "inspection.stock_line_changed",
+        line,
+        actor=actor,
+        station_id=inspection.station_id,
+        before=old,
+        after=new,
+    )
     _mark_started(actor, inspection)
     return line
 
@@ -883,6 +896,9 @@ def _store(actor, checked: files.Checked, name: str, *, inspection, purpose, **o
     )
     db.session.add(row)
     db.session.flush()
+    audit.record_created(
+        f"inspection.{purpose.value}_added", row, actor=actor, station_id=inspection.station_id
+    )
     return row
 
 
@@ -892,6 +908,9 @@ def delete_photo(actor, inspection: Inspection, photo: InspectionFile) -> None:
     _check_fillable(inspection)
     if photo.inspection_id != inspection.id or photo.purpose is not FilePurpose.PHOTO:
         raise NotFound(_l("No such photo."))
+    audit.record_deleted(
+        "inspection.photo_deleted", photo, actor=actor, station_id=inspection.station_id
+    )
     db.session.delete(photo)
     db.session.flush()
 
