@@ -49,7 +49,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, inspections, main, reports, spares, stations
+    from portal import (
+        api,
+        audit,
+        auth,
+        certification,
+        inspections,
+        jobs,
+        main,
+        reports,
+        spares,
+        stations,
+    )
 
     for blueprint in (
         main.bp,
@@ -61,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
         reports.bp,
         inspections.bp,
         spares.bp,
+        jobs.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -21,6 +21,7 @@ UNAUDITED_TABLES = frozenset(
         "station_compliance",  # the latest check's result; a change of result is audited
         "used_form_tokens",  # a spent one-time form token (the action it guarded is audited)
         "idempotency_keys",  # an API call's stored answer (the call's changes are audited)
+        "jobs",  # a job's progress and state (queueing and restarting one are audited)
         "alembic_version",
     }
 )
