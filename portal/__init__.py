@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
         jobs,
         main,
         reports,
+        settlement,
         spares,
         stations,
     )
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
         inspections.bp,
         spares.bp,
         jobs.bp,
+        settlement.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

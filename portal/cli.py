@@ -160,6 +160,7 @@ def init_commands(app: Flask) -> None:
     from portal.core.files import files_cli
     from portal.inspections.cli import inspections_cli
     from portal.jobs.cli import jobs_cli
+    from portal.settlement.cli import settlement_cli
     from portal.spares.cli import spares_cli
 
     app.cli.add_command(users_cli)
@@ -167,6 +168,7 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(files_cli)
     app.cli.add_command(inspections_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(settlement_cli)
     app.cli.add_command(spares_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
