@@ -67,6 +67,10 @@ def _after_flush(session, _flush_context):
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session):
+    # A savepoint's release (begin_nested) fires this event too; only the outermost commit
+    # commits (a one-time token spent in a savepoint, then a refusal, rolls everything back).
+    if session.get_nested_transaction() is not None:
+        return
     _state(session)["committed"] = True
 
 

@@ -264,6 +264,7 @@ def record_adjustment(
     that month's settlement has left draft). `amount` defaults to the rule's amount; a manual
     rule needs the actor's permission and a reason. The caller's transaction keeps the entry.
     """
+    from portal.settlement.locks import ensure_month_open
     from portal.spares.locks import lock_station
 
     rule = rule_of(rule_code)
@@ -293,6 +294,7 @@ def record_adjustment(
     if existing is not None:
         return existing
     month = _open_month(station_id, first_of_month(on))
+    ensure_month_open(station_id, month)
     entry = Adjustment(
         station_id=station_id,
         month=month,

@@ -40,12 +40,9 @@ class Settlement(db.Model):
 
 
 def month_is_locked_for_reports(station_id: int, day: dt.date) -> bool:
-    """Whether the station's settlement of day's month has left draft (reports are then final)."""
-    from sqlalchemy import select
+    """Whether the station's current settlement of day's month has left draft (reports are then
+    final)."""
+    from portal.settlement.locks import current_status
 
-    status = db.session.execute(
-        select(Settlement.status).where(
-            Settlement.station_id == station_id, Settlement.month == day.replace(day=1)
-        )
-    ).scalar_one_or_none()
+    status = current_status(station_id, day)
     return status is not None and status != SettlementStatus.DRAFT
