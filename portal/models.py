@@ -47,8 +47,15 @@ from portal.reports.models import (  # noqa: F401
     UploadBatch,
 )
 from portal.settlement.adjustments import Adjustment  # noqa: F401
+from portal.settlement.catalogue import (  # noqa: F401
+    AdjustmentRuleVersion,
+    FeeRate,
+    FeeSchedule,
+    TierScope,
+    ValidityParameters,
+)
 from portal.settlement.export import SettlementExport  # noqa: F401
-from portal.settlement.models import Settlement  # noqa: F401
+from portal.settlement.models import Settlement, SettlementLine  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.spares.stock_models import (  # noqa: F401
     OpeningStock,

@@ -1,7 +1,7 @@
 """background jobs and the record of settlement exports
 
 Revision ID: 0012_jobs_exports
-Revises: 0009_spares_stock
+Revises: 0011_settlement
 Create Date: 2026-11-24 00:14:08.623242
 
 """
@@ -14,7 +14,7 @@ import portal.core.money  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '0012_jobs_exports'
-down_revision = '0009_spares_stock'
+down_revision = '0011_settlement'
 branch_labels = None
 depends_on = None
 

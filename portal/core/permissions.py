@@ -61,6 +61,7 @@ class Permission(enum.Enum):
     CONFIRM_SETTLEMENTS = "confirm_settlements"
     REVIEW_SETTLEMENTS = "review_settlements"
     APPROVE_SETTLEMENT_PAYMENTS = "approve_settlement_payments"
+    MANAGE_SETTLEMENT_RULES = "manage_settlement_rules"  # fees, validity, reward/penalty amounts
     # spare parts and stock
     VIEW_STOCK = "view_stock"
     MANAGE_PARTS = "manage_parts"
@@ -138,6 +139,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RUN_SETTLEMENTS,
             P.EXPORT_SETTLEMENTS,
             P.APPROVE_SETTLEMENT_PAYMENTS,
+            P.MANAGE_SETTLEMENT_RULES,
         }
     ),
     Role.STATION: frozenset(

@@ -152,9 +152,19 @@ def rule_of(code: str) -> AdjustmentRule:
 
 
 def rule_amount(code: str, on: dt.date | None = None) -> Decimal | None:
-    """The signed default amount of a rule in force on a day (None when computed per source)."""
-    # `on` is where the versioned catalogue of the settlement issue plugs in.
-    return rule_of(code).amount
+    """The signed amount of a rule in force on a day (None when computed per source).
+
+    The amounts are versioned rows (`catalogue.AdjustmentRuleVersion`, changed by finance on
+    the rules page); the catalogue's default stands for a rule with no version yet.
+    """
+    from portal.core.dates import local_today
+    from portal.settlement.catalogue import rule_amount_on
+
+    rule = rule_of(code)
+    if rule.amount is None:
+        return None
+    versioned = rule_amount_on(code, on or local_today())
+    return versioned if versioned is not None else rule.amount
 
 
 def rule_label(code: str):
