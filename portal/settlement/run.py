@@ -89,7 +89,8 @@ class CatalogueRules:
         ):
             self._patterns[code] = compile_serial_pattern(pattern) if pattern else None
             self._warranty[code] = months
-        self._categories = {
+        # Not dict(result): a Result has keys(), so dict() would read it as a mapping.
+        self._categories = {  # noqa: C416
             code: category
             for code, category in db.session.execute(select(FaultCode.code, FaultCode.category))
         }
