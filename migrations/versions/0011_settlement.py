@@ -117,7 +117,6 @@ def upgrade():
     sa.Column('effective_on', sa.Date(), nullable=False),
     sa.Column('travel_allowance', Money, nullable=False),
     *_audit_columns(),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_fee_schedules_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_schedules')),
     sa.UniqueConstraint('effective_on', name=op.f('uq_fee_schedules_effective_on'))
     )
@@ -137,7 +136,6 @@ def upgrade():
     sa.Column('repeat_window_days', sa.Integer(), nullable=False),
     sa.Column('default_warranty_months', sa.Integer(), nullable=False),
     *_audit_columns(),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_validity_parameters_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_validity_parameters')),
     sa.UniqueConstraint('effective_on', name=op.f('uq_validity_parameters_effective_on'))
     )
@@ -147,7 +145,6 @@ def upgrade():
     sa.Column('effective_on', sa.Date(), nullable=False),
     sa.Column('amount', Money, nullable=False),
     *_audit_columns(),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_adjustment_rule_versions_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_adjustment_rule_versions')),
     sa.UniqueConstraint('rule_code', 'effective_on', name=op.f('uq_adjustment_rule_versions_rule_code'))
     )
@@ -159,7 +156,6 @@ def upgrade():
     sa.Column('allowed', sa.Boolean(), nullable=False),
     sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_tier_repair_scopes_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_repair_scopes')),
     sa.UniqueConstraint('tier', 'repair_type', 'effective_on', name=op.f('uq_tier_repair_scopes_tier'))
     )

@@ -76,7 +76,7 @@ class FeeSchedule(db.Model):
     travel_allowance: Mapped[Decimal] = mapped_column(Money())
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(Integer)  # who: also in the audit trail
 
     rates: Mapped[list[FeeRate]] = relationship(
         back_populates="schedule", cascade="all, delete-orphan", lazy="selectin"
@@ -115,7 +115,7 @@ class ValidityParameters(db.Model):
     default_warranty_months: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(Integer)  # who: also in the audit trail
 
     def __str__(self) -> str:
         return f"{self.effective_on}"
@@ -133,7 +133,7 @@ class AdjustmentRuleVersion(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money())
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(Integer)  # who: also in the audit trail
 
     def __str__(self) -> str:
         return f"{self.rule_code} {self.effective_on}"
@@ -151,7 +151,7 @@ class TierScope(db.Model):
     effective_on: Mapped[dt.date] = mapped_column(Date)
     allowed: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(Integer)  # who: also in the audit trail
 
     def __str__(self) -> str:
         return f"{self.tier} {self.repair_type} {self.effective_on}"

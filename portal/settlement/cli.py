@@ -83,3 +83,23 @@ def run_command(month, stations):
     job = follow(job.id)
     summary = ", ".join(f"{k}={v}" for k, v in (job.result or {}).items())
     click.echo(f"{month} done: {summary}")
+
+
+@settlement_cli.command("show")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--json", "as_json", is_flag=True, help="one JSON list (default: a table)")
+def show_command(month, as_json):
+    """Each station's current settlement of the month: counts, reasons, money, state."""
+    import json
+
+    from portal.settlement.queries import month_summary
+
+    rows = month_summary(_month(month))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['code']}\t{row['state']}\tvalid {row['valid']}\tinvalid {row['invalid']}"
+            f"\tnet {row['net']}\tcarried {row['carried_out']}"
+        )

@@ -376,7 +376,7 @@ def month_data(month: dt.date, station_id: int | None = None) -> MonthData:
     from portal.core.regions import province_label
     from portal.reports.models import RepairType
     from portal.settlement.models import Settlement, SettlementLine
-    from portal.settlement.states import reason_label
+    from portal.settlement.rules import reason_label
     from portal.stations.models import Station
 
     current = [Settlement.month == month, Settlement.superseded_at.is_(None)]

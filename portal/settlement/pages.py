@@ -37,7 +37,8 @@ from portal.reports.models import RepairType
 from portal.settlement import bp, export, run_jobs, workflow
 from portal.settlement.adjustments import adjustments_of
 from portal.settlement.models import Settlement, SettlementLine
-from portal.settlement.states import LOCKED_STATES, SettlementStatus, reason_label
+from portal.settlement.rules import reason_label
+from portal.settlement.states import LOCKED_STATES, SettlementStatus
 from portal.stations.models import Station
 from portal.stations.states import Tier
 

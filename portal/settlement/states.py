@@ -36,23 +36,3 @@ SETTLEMENT_FLOW = TransitionTable(
 # Approved by finance (and then paid): the month's records, reports, stock movements and
 # adjustments of the station are locked (portal/settlement/locks.py).
 LOCKED_STATES = frozenset({S.FINANCE_APPROVED, S.PAID})
-
-
-class InvalidReason(LabelledEnum):
-    """Why a record is not paid (SPEC 8.2): the first validity rule it fails, in rule order."""
-
-    NOT_REPORTED = "not_reported", _l("Not in a submitted daily report of the month")
-    BAD_SERIAL = "bad_serial", _l("Serial number does not match the model's pattern")
-    OUT_OF_WARRANTY = "out_of_warranty", _l("Claimed as warranty but out of warranty")
-    REPEAT_REPAIR = "repeat_repair", _l("Repeat repair of the same fault within the window")
-    TIER_SCOPE = "tier_scope", _l("Repair type not allowed for the station's tier")
-    PART_NOT_HELD = "part_not_held", _l("Used a part the station did not hold")
-    DUPLICATE_TICKET = "duplicate_ticket", _l("Same ticket number twice at the station")
-
-
-def reason_label(code: str | None):
-    """A reason code's name in the user's language (the code itself if unknown)."""
-    try:
-        return InvalidReason(code).label
-    except ValueError:
-        return code or ""

@@ -4,7 +4,7 @@ from tests.access import ADMIN, FINANCE, HQ, STATION
 
 EXPORTERS = {ADMIN, HQ, FINANCE, STATION}
 VIEWERS = {ADMIN, HQ, FINANCE, STATION}  # the auditor does not see settlements
-RUNNERS = {ADMIN, FINANCE}
+RUNNERS = {ADMIN, FINANCE, HQ}
 
 ACCESS = {
     "settlement.index": {"GET": VIEWERS},
