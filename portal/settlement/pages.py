@@ -97,7 +97,7 @@ def exports():
         exports=export.exports_of(month, current_user),
         stations=_station_choices(),
         job=job,
-        job_progress=jobs.progress_of(job, current_user) if job else None,
+        progress=jobs.progress_of(job, current_user) if job else None,
     )
 
 
@@ -395,7 +395,7 @@ def run_page():
             codes=codes,
             errors=errors,
             job=job,
-            job_progress=jobs.progress_of(job, current_user) if job else None,
+            progress=jobs.progress_of(job, current_user) if job else None,
         ),
         422 if errors else 200,
     )

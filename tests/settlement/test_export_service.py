@@ -187,6 +187,10 @@ def test_export_page_runs_a_job_and_offers_the_file(client, db, make, login_as, 
     page = client.get("/settlement/exports?month=2026-10").get_data(as_text=True)
     assert record.sha256 in page
     assert finance.username in page
+    # The page that follows the job shows it finished (and so does not reload again).
+    page = client.get(f"/settlement/exports?month=2026-10&job={job.id}").get_data(as_text=True)
+    assert 'data-finished="1"' in page
+    assert "Finished" in page
     download = client.get(progress["result_url"])
     assert download.status_code == 200
     assert download.headers["X-Content-SHA256"] == record.sha256

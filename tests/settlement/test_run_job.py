@@ -22,6 +22,8 @@ def test_run_page_starts_a_job_with_a_progress_bar(client, db, make, login_as):
     assert job.params == {"month": "2026-10", "station_ids": [station.id]}
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "data-job-progress" in page
+    assert 'data-finished="0"' in page
+    assert "Waiting to start" in page
     assert jobs.run_queued() == 1
     data = client.get(f"/jobs/{job.id}/progress").get_json()
     assert data["state"] == "done", data["error"]
