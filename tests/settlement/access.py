@@ -7,6 +7,9 @@ EXPORTERS = {ADMIN, HQ, FINANCE, STATION}
 ACCESS = {
     "settlement.exports": {"GET": EXPORTERS, "POST": EXPORTERS},
     "settlement.export_download": {"GET": EXPORTERS},
+    "settlement.rules_page": {"GET": {ADMIN, HQ, FINANCE, STATION}},
+    "settlement.rules_change": {"POST": {ADMIN, FINANCE}},
+    "settlement.adjustments_page": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
 }
 
 
@@ -39,4 +42,7 @@ def _export(ctx):
     return {"export_id": ctx.objects["export_id"]}
 
 
-URL_ARGS = {"settlement.export_download": _export}
+URL_ARGS = {
+    "settlement.export_download": _export,
+    "settlement.rules_change": lambda ctx: {"which": "validity"},
+}
