@@ -582,8 +582,12 @@ def new_weights():
 @bp.route("/compliance")
 @require(Permission.VIEW_ALL_STATIONS)
 def noncompliant():
+    gap = request.args.get("gap") or ""
+    gap = gap if gap in REQUIREMENT_LABELS else ""
     return render_template(
-        "certification/noncompliant.html", rows=services.non_compliant_stations()
+        "certification/noncompliant.html",
+        rows=services.non_compliant_stations(gap or None),
+        gap=gap,
     )
 
 
@@ -854,8 +858,11 @@ def revoke_certificate(certificate_id: int):
 @bp.route("/certificates/expiring")
 @require_any(Permission.VIEW_ALL_STATIONS, Permission.VIEW_OWN_STATION)
 def expiring():
+    days = request.args.get("days", type=int) or 60
+    days = min(max(days, 1), 366)
     return render_template(
         "certification/expiring.html",
-        certificates=services.expiring_certificates(current_user),
+        certificates=services.expiring_certificates(current_user, days=days),
         today=services.today(),
+        days=days,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from portal.certification import services
 from portal.certification.models import Application
@@ -218,7 +219,9 @@ def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, m
     client.post("/logout")
     login_as("hq")
     home = client.get("/").get_data(as_text=True)
-    assert station.code in home
+    # A count that links to the list behind it; the list names the station.
+    assert re.search(r'href="/certification/compliance"[^>]*data-count="1"', home)
+    assert station.code in client.get("/certification/compliance").get_data(as_text=True)
 
 
 def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
