@@ -448,11 +448,31 @@ EXPORT_HEADERS = [
 ]
 
 
+NAMED_COLUMNS = {
+    "device_model": "models",
+    "fault_code": "faults",
+    "repair_type": "types",
+    "result": "results",
+}
+
+
 def export_records(stmt: Select, target) -> int:
     """Stream filtered records into an xlsx (customer name and phone masked)."""
+    from portal.core.names import catalogue_name
+    from portal.core.workflow import LabelledEnum
+
     tz = local_tz()
     codes = dict(db.session.execute(select(Station.id, Station.code)).all())
     workbook = xl.new_workbook(target, constant_memory=True)
+
+    def named(fields: dict) -> list:
+        # Names, never codes: the catalogue columns carry the names in the user's language.
+        for key, kind in NAMED_COLUMNS.items():
+            code = fields.get(key)
+            if code:
+                name = catalogue_name(kind, code)
+                fields[key] = f"{code} {name}" if kind == "faults" else name
+        return [str(v.label) if isinstance(v, LabelledEnum) else v for v in fields.values()]
 
     def rows():
         page = stmt.order_by(RepairRecord.received_at, RepairRecord.id).options(
@@ -462,7 +482,7 @@ def export_records(stmt: Select, target) -> int:
             yield (
                 codes.get(record.station_id, ""),
                 record.report.report_on,
-                *rules.record_fields(record, tz, masked=True).values(),
+                *named(rules.record_fields(record, tz, masked=True)),
             )
 
     count = xl.write_table(

@@ -73,7 +73,7 @@ class RecordForm(FlaskForm):
     )
     parts = StringField(_l("Parts used"), validators=[Optional(), Length(max=1000)])
     standby_serial = StringField(_l("Standby unit serial"), validators=[Optional(), Length(max=40)])
-    result = SelectField(_l("Result"), validators=[DataRequired()])
+    result = SelectField(_l("Repair result"), validators=[DataRequired()])
     satisfaction = SelectField(
         _l("Satisfaction"),
         choices=[("", "—"), *[(str(n), str(n)) for n in range(1, 6)]],

@@ -165,10 +165,16 @@ def day_status(
     due: dt.datetime,
     status: ReportStatus | None,
     first_submitted_at: dt.datetime | None,
+    first_due_day: dt.date | None = None,
 ) -> DayStatus:
-    """A station's standing for a day: on time, late, missing, not due yet, or in the future."""
+    """A station's standing for a day: on time, late, missing, not due yet, or in the future.
+
+    Days before first_due_day (the agreement start) are not due at all.
+    """
     if day > today:
         return DayStatus.FUTURE
+    if first_due_day is not None and day < first_due_day and first_submitted_at is None:
+        return DayStatus.NOT_DUE
     if first_submitted_at is not None and status is not None:
         return DayStatus.ON_TIME if first_submitted_at <= due else DayStatus.LATE
     return DayStatus.MISSING if now > due else DayStatus.OPEN

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit, versioning
 from portal.core.actors import is_system, require_actor
+from portal.core.audit import AuditEntry
 from portal.core.dates import local_today, local_tz
 from portal.core.db import now_utc
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
@@ -820,8 +821,15 @@ class CalendarDay:
     due: dt.datetime
 
 
-def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
-    """Each day of the month with the station's standing (on time, late, missing, ...)."""
+def month_calendar(
+    station_id: int, month: dt.date, station: Station | None = None
+) -> list[CalendarDay]:
+    """Each day of the month with the station's standing (on time, late, missing, ...).
+
+    Days before the station's agreement start are not due.
+    """
+    station = station or db.session.get(Station, station_id)
+    first_due = station.agreement_start_on if station is not None else None
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     reports = {
@@ -849,6 +857,7 @@ def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
             due,
             report.status if report else None,
             report.first_submitted_at if report else None,
+            first_due,
         )
         days.append(CalendarDay(day, status, report, due))
     return days
@@ -874,26 +883,93 @@ class CoverageRow:
     missing: list[Station]
 
 
-def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
-    """Active stations that have not submitted the day's report, by province."""
-    if province not in PROVINCES:
-        province = ""
-    submitted = select(DailyReport.station_id).where(
+_LIFE_EVENTS = ("station.suspend", "station.reinstate", "station.revoke")
+
+
+def last_due_day(now: dt.datetime | None = None) -> dt.date:
+    """The last day whose report deadline has passed (yesterday once 10:00 today is past)."""
+    now = now or now_utc()
+    day = now.astimezone(local_tz()).date() - dt.timedelta(days=1)
+    settings = settings_list()
+    while due_for(day, settings) > now:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _day_end_utc(day: dt.date) -> dt.datetime:
+    local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=local_tz())
+    return local.astimezone(dt.UTC)
+
+
+def _status_overrides(day: dt.date) -> dict[int, str]:
+    """Stations whose status changed after day: the status they had on it (few rows)."""
+    rows = db.session.execute(
+        select(AuditEntry.object_id, AuditEntry.before)
+        .where(
+            AuditEntry.action.in_(_LIFE_EVENTS),
+            AuditEntry.object_type == "Station",
+            AuditEntry.at >= _day_end_utc(day),
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    ).all()
+    found: dict[int, str] = {}
+    for object_id, before in rows:  # the earliest change after the day comes last and wins
+        if object_id.isdigit() and before and before.get("status"):
+            found[int(object_id)] = before["status"]
+    return found
+
+
+def due_conditions(day: dt.date) -> list:
+    """WHERE clauses for the stations that owed a report for day: those active on that day.
+
+    Active that day means authorized by then (agreement start, else creation, on or before
+    the day) and neither suspended nor revoked on it (the status it had then, read from the
+    station-life events after the day).
+    """
+    started = or_(
+        Station.agreement_start_on <= day,
+        and_(Station.agreement_start_on.is_(None), Station.created_at < _day_end_utc(day)),
+    )
+    overrides = _status_overrides(day)
+    was_active = {sid for sid, status in overrides.items() if status == StationStatus.ACTIVE}
+    now_active = Station.status == StationStatus.ACTIVE
+    if overrides:
+        now_active = and_(now_active, Station.id.not_in(set(overrides)))
+    return [started, or_(now_active, Station.id.in_(was_active)) if was_active else now_active]
+
+
+def _submitted_on(day: dt.date):
+    return select(DailyReport.station_id).where(
         DailyReport.report_on == day, DailyReport.first_submitted_at.is_not(None)
     )
-    stmt = select(Station).where(Station.status == StationStatus.ACTIVE)
+
+
+def missing_count(day: dt.date) -> int:
+    """How many stations that owed day's report have not submitted it (one query)."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(Station)
+        .where(*due_conditions(day), Station.id.not_in(_submitted_on(day)))
+    ).scalar_one()
+
+
+def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
+    """Stations that were active on day and have not submitted its report, by province."""
+    if province not in PROVINCES:
+        province = ""
+    due = due_conditions(day)
+    stmt = select(Station).where(*due)
     if province:
         stmt = stmt.where(Station.province == province)
     active_counts = dict(
         db.session.execute(
-            select(Station.province, func.count())
-            .where(Station.status == StationStatus.ACTIVE)
-            .group_by(Station.province)
+            select(Station.province, func.count()).where(*due).group_by(Station.province)
         ).all()
     )
     missing_by_province: dict[str, list[Station]] = defaultdict(list)
+    missing_stmt = stmt.where(Station.id.not_in(_submitted_on(day)))
     for station in db.session.execute(
-        stmt.where(Station.id.not_in(submitted)).order_by(Station.province, Station.code)
+        missing_stmt.order_by(Station.province, Station.code)
     ).scalars():
         missing_by_province[station.province].append(station)
     provinces = [province] if province else sorted(active_counts)
@@ -903,3 +979,50 @@ def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
         missing = missing_by_province.get(code, [])
         rows.append(CoverageRow(code, active, active - len(missing), missing))
     return rows
+
+
+# --- record warnings in lists ----------------------------------------------------------------
+
+
+WARNING_DAYS = 31
+
+
+def warnings_for(records) -> dict[int, list[str]]:
+    """Each record's warnings as sentences (bad serial, out of warranty, tier scope), by id.
+
+    One catalogue read and one tier read per station, whatever the number of records.
+    """
+    catalogues = load_catalogues()
+    tz = local_tz()
+    centers: dict[int, bool] = {}
+    found: dict[int, list[str]] = {}
+    for record in records:
+        if record.station_id not in centers:
+            centers[record.station_id] = _station_is_center(record.station_id)
+        result = rules.clean_record(
+            rules.record_fields(record, tz, masked=False),
+            catalogues,
+            report_on=record.received_at.astimezone(tz).date(),
+            tz=tz,
+            is_service_center=centers[record.station_id],
+        )
+        if result.warnings:
+            found[record.id] = [_problem_dict(None, p)["message"] for p in result.warnings]
+    return found
+
+
+def recent_warning_records(station_id: int, today: dt.date | None = None) -> list:
+    """The station's records of the last WARNING_DAYS days that carry a warning, newest first."""
+    today = today or local_today()
+    since = dt.datetime.combine(
+        today - dt.timedelta(days=WARNING_DAYS - 1), dt.time.min, tzinfo=local_tz()
+    )
+    records = list(
+        db.session.execute(
+            select(RepairRecord)
+            .where(RepairRecord.station_id == station_id, RepairRecord.received_at >= since)
+            .order_by(RepairRecord.received_at.desc(), RepairRecord.id.desc())
+        ).scalars()
+    )
+    warned = warnings_for(records)
+    return [(r, warned[r.id]) for r in records if r.id in warned]

@@ -440,7 +440,7 @@ def month_calendar():
     today = local_today()
     month_arg = request.args.get("month") or ""
     month = _parse_day(f"{month_arg}-01" if month_arg else None, today.replace(day=1))
-    days = services.month_calendar(station.id, month) if station else []
+    days = services.month_calendar(station.id, month, station=station) if station else []
     stations = []
     if can(current_user, Permission.VIEW_ALL_STATIONS):
         stations = db.session.execute(select(Station).order_by(Station.code)).scalars().all()
@@ -519,11 +519,22 @@ def records_export():
     )
 
 
+@bp.route("/warnings")
+@require(Permission.VIEW_REPORTS)
+def warnings():
+    """A station's records of the last weeks that the settlement will question."""
+    station = _station_for_view()
+    rows = services.recent_warning_records(station.id) if station else []
+    return render_template(
+        "reports/warnings.html", station=station, rows=rows, days=services.WARNING_DAYS
+    )
+
+
 @bp.route("/coverage")
 @require(Permission.VIEW_REPORTS, Permission.VIEW_ALL_STATIONS)
 def coverage():
-    today = local_today()
-    day = _parse_day(request.args.get("day"), today)
+    # By default the last day whose deadline has passed: today's reports are not due yet.
+    day = _parse_day(request.args.get("day"), None) or services.last_due_day()
     province = request.args.get("province") or ""
     rows = services.coverage(day, province)
     return render_template(
