@@ -34,7 +34,10 @@ MESSAGES = {
     ),
     "serial_pattern": _l("The serial does not match the model's pattern."),
     "out_of_warranty": _l("Purchased more than %(n)d months before; out of warranty."),
-    "centers_only": _l("This repair type is for service centers only."),
+    "tier_scope": _l(
+        "The station's tier may not do this repair type on this day: the settlement will not "
+        "pay it."
+    ),
     "count": _l("A whole number, 0 or more."),
     "ticket_twice": _l("The ticket number appears twice."),
     "ticket_twice_row": _l("The ticket number appears twice (also row %(row)s)."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -96,6 +97,16 @@ class CleanRecord:
     values: dict
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+
+
+WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_serial(value) -> str:
+    """A serial number as SPEC 5 stores and judges it: full-width characters folded to ASCII
+    (NFKC), every space removed (full-width ones too), letters upper-cased."""
+    text = unicodedata.normalize("NFKC", _text(value))
+    return WHITESPACE.sub("", text).upper()
 
 
 def compile_serial_pattern(pattern: str) -> re.Pattern | None:
@@ -251,7 +262,7 @@ def parse_parts(value) -> list[tuple[str, int, str]]:
         return []
     parts = []
     for chunk in re.split(r"[;；\n]", text):
-        chunk = chunk.strip()
+        chunk = unicodedata.normalize("NFKC", chunk).strip()
         if not chunk:
             continue
         match = PART_PATTERN.match(chunk)
@@ -261,7 +272,7 @@ def parse_parts(value) -> list[tuple[str, int, str]]:
             (
                 match.group("part").upper(),
                 int(match.group("qty")),
-                (match.group("serial") or "").upper(),
+                normalize_serial(match.group("serial") or ""),
             )
         )
     if len(parts) > MAX_PARTS:
@@ -295,9 +306,13 @@ def clean_record(
     *,
     report_on: dt.date,
     tz: ZoneInfo,
-    is_service_center: bool,
+    allowed_types: frozenset[str] | set[str] | None = None,
 ) -> CleanRecord:
-    """Check one record's raw values; every problem is listed, none stops the others."""
+    """Check one record's raw values; every problem is listed, none stops the others.
+
+    `allowed_types` are the repair types the station's tier may do on the report's day (the
+    versioned scope of SPEC 3.3); None when unknown, and then no tier warning is given.
+    """
     out = CleanRecord(values={})
     v = out.values
 
@@ -310,10 +325,10 @@ def clean_record(
             return False
         return True
 
-    def text_field(name, max_len, *, upper=False, need=True):
+    def text_field(name, max_len, *, upper=False, need=True, serial=False):
         if need and not required(name):
             return
-        text = _text(raw.get(name))
+        text = normalize_serial(raw.get(name)) if serial else _text(raw.get(name))
         if CONTROL_CHARS.search(text):
             err(name, "control_chars")
             return
@@ -324,8 +339,8 @@ def clean_record(
 
     text_field("ticket_no", 40)
     text_field("customer_name", 80)
-    text_field("serial_no", 40, upper=True)
-    text_field("standby_serial", 40, upper=True, need=False)
+    text_field("serial_no", 40, serial=True)
+    text_field("standby_serial", 40, serial=True, need=False)
     text_field("return_visit_outcome", 200, need=False)
 
     if required("customer_phone"):
@@ -437,8 +452,8 @@ def clean_record(
                         {"n": model.warranty_months},
                     )
                 )
-    if v.get("repair_type") and catalogues.types.get(v["repair_type"]) and not is_service_center:
-        out.warnings.append(Problem("repair_type", "centers_only", v["repair_type"]))
+    if v.get("repair_type") and allowed_types is not None and v["repair_type"] not in allowed_types:
+        out.warnings.append(Problem("repair_type", "tier_scope", v["repair_type"]))
     return out
 
 
