@@ -22,6 +22,10 @@ MESSAGES = {
     "warranty_word": _l("Write warranty or paid."),
     "warranty_needs_purchase": _l("A warranty repair needs the purchase date."),
     "location_word": _l("Write onsite or instore."),
+    "yes_no_word": _l("Write yes or no."),
+    "outside_needs_onsite": _l(
+        "Only an on-site repair can be outside the home city (travel allowance)."
+    ),
     "unknown_model": _l("Unknown device model; use a code from the list."),
     "unknown_fault": _l("Unknown fault code; use a code from the list."),
     "unknown_type": _l("Unknown repair type; use a code from the list."),

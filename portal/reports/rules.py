@@ -31,6 +31,18 @@ WARRANTY_WORDS = {
     "付费": False,
     "自费": False,
 }
+YES_NO_WORDS = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "是": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "否": False,
+}
 LOCATION_WORDS = {
     Location.ONSITE.value: True,
     "上门": True,
@@ -57,6 +69,7 @@ RECORD_FIELDS = (
     "fault_code",
     "repair_type",
     "on_site",
+    "outside_home_city",
     "parts",
     "standby_serial",
     "result",
@@ -148,6 +161,7 @@ def record_fields(record, tz: ZoneInfo, *, masked: bool) -> dict:
         "fault_code": record.fault_code,
         "repair_type": record.repair_type,
         "on_site": Location.ONSITE if record.on_site else Location.INSTORE,
+        "outside_home_city": "yes" if record.outside_home_city else "no",
         "parts": format_parts(record.parts),
         "standby_serial": record.standby_serial,
         "result": record.result,
@@ -396,6 +410,18 @@ def clean_record(
             v["on_site"] = _choice(raw.get("on_site"), LOCATION_WORDS)
         except ValueError:
             err("on_site", "location_word")
+
+    # An on-site repair outside the station's home city earns the travel allowance (SPEC 8.1).
+    outside = raw.get("outside_home_city")
+    if isinstance(outside, bool) or _blank(outside):
+        v["outside_home_city"] = bool(outside)
+    else:
+        try:
+            v["outside_home_city"] = _choice(outside, YES_NO_WORDS)
+        except ValueError:
+            err("outside_home_city", "yes_no_word")
+    if v.get("outside_home_city") and v.get("on_site") is False:
+        err("outside_home_city", "outside_needs_onsite")
 
     model = None
     if required("device_model"):

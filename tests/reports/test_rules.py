@@ -244,3 +244,16 @@ def test_the_serial_lookup_finds_serials_and_standby_units_typed_any_way(make, d
     typed = " " + serial.lower().replace("p", "Ｐ") + "\u3000"
     assert [r.id for r in services.serial_history(hq, typed)] == [report.records[0].id]
     assert [r.id for r in services.serial_history(hq, "p30 999 999 999")] == [report.records[0].id]
+
+
+def test_an_onsite_repair_says_whether_it_was_outside_the_home_city():
+    onsite = {"on_site": "上门"}
+    assert clean(**onsite, outside_home_city="是").values["outside_home_city"] is True
+    assert clean(**onsite, outside_home_city=True).values["outside_home_city"] is True
+    assert clean(**onsite, outside_home_city="").values["outside_home_city"] is False
+    assert clean(**onsite).values["outside_home_city"] is False
+    assert fields(clean(**onsite, outside_home_city="maybe")) == ["outside_home_city"]
+    refused = clean(on_site="instore", outside_home_city="yes")
+    assert [(p.field, p.message) for p in refused.errors] == [
+        ("outside_home_city", "outside_needs_onsite")
+    ]
