@@ -71,6 +71,11 @@ class RecordForm(FlaskForm):
         choices=Location.choices(),
         validators=[DataRequired()],
     )
+    outside_home_city = SelectField(
+        _l("Outside the station's home city"),
+        choices=[("no", _l("No")), ("yes", _l("Yes (travel allowance)"))],
+        default="no",
+    )
     parts = StringField(_l("Parts used"), validators=[Optional(), Length(max=1000)])
     standby_serial = StringField(_l("Standby unit serial"), validators=[Optional(), Length(max=40)])
     result = SelectField(_l("Repair result"), validators=[DataRequired()])

@@ -162,6 +162,7 @@ class RepairRecord(db.Model):
         Index("ix_repair_records_station_id_received_at", "station_id", "received_at"),
         Index("ix_repair_records_serial_no_received_at", "serial_no", "received_at"),
         Index("ix_repair_records_received_at_id", "received_at", "id"),
+        Index("ix_repair_records_standby_serial", "standby_serial"),
         CheckConstraint(
             "satisfaction IS NULL OR (satisfaction >= 1 AND satisfaction <= 5)",
             name="satisfaction_range",

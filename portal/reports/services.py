@@ -51,7 +51,7 @@ from portal.settlement.locks import ensure_month_open
 from portal.settlement.models import month_is_locked_for_reports
 from portal.spares import stock
 from portal.stations.models import Station
-from portal.stations.states import StationStatus, Tier
+from portal.stations.states import StationStatus
 
 MAX_BATCH_ROWS = 5000
 # Stored upload errors are bounded: a file full of problems cannot fill the database or a page.
@@ -422,9 +422,16 @@ def file_day_report(
 # --- records -----------------------------------------------------------------------------
 
 
-def _station_is_center(station_id: int) -> bool:
-    tier = db.session.execute(select(Station.tier).where(Station.id == station_id)).scalar_one()
-    return tier == Tier.SERVICE_CENTER
+def allowed_types(station_id: int, day: dt.date) -> frozenset[str]:
+    """The repair types the station's tier on the day may do (versioned, SPEC 3.3)."""
+    from portal.settlement.catalogue import tier_allows
+    from portal.stations.services import tier_on
+
+    tier = tier_on(station_id, day)
+    if tier is None:
+        tier = db.session.execute(select(Station.tier).where(Station.id == station_id)).scalar_one()
+    codes = db.session.execute(select(RepairType.code)).scalars()
+    return frozenset(code for code in codes if tier_allows(tier.value, code, day))
 
 
 def _problem_dict(row: int | None, problem: rules.Problem) -> dict:
@@ -461,14 +468,14 @@ def validate_batch(
     """Check every row (row number, raw values): all problems, all warnings, clean values."""
     catalogues = load_catalogues()
     tz = local_tz()
-    center = _station_is_center(station_id)
+    allowed = allowed_types(station_id, report_on)
     errors: list[dict] = []
     warnings: list[dict] = []
     cleaned: list[rules.CleanRecord] = []
     seen: dict[str, int | None] = {}
     for row, raw in rows:
         result = rules.clean_record(
-            raw, catalogues, report_on=report_on, tz=tz, is_service_center=center
+            raw, catalogues, report_on=report_on, tz=tz, allowed_types=allowed
         )
         ticket = result.values.get("ticket_no")
         if ticket:
@@ -582,13 +589,12 @@ def add_record(actor, report: DailyReport, raw: dict, source=RecordSource.FORM) 
 def record_warnings(record: RepairRecord) -> list[dict]:
     """What the settlement will question about a stored record (bad serial, warranty, tier)."""
     raw = record_raw(record)
-    center = _station_is_center(record.station_id)
     result = rules.clean_record(
         raw,
         load_catalogues(),
         report_on=record.report.report_on,
         tz=local_tz(),
-        is_service_center=center,
+        allowed_types=allowed_types(record.station_id, record.report.report_on),
     )
     return [_problem_dict(None, p) for p in result.warnings]
 
@@ -608,7 +614,7 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
         load_catalogues(),
         report_on=report.report_on,
         tz=local_tz(),
-        is_service_center=_station_is_center(report.station_id),
+        allowed_types=allowed_types(report.station_id, report.report_on),
     )
     problems = [_problem_dict(None, p) for p in result.errors]
     ticket = result.values.get("ticket_no")
@@ -801,16 +807,15 @@ def serial_history(user, serial: str) -> list[RepairRecord]:
     """Every repair of a serial number across the network, oldest first (HQ)."""
     if not sees_all_stations(user):
         raise PermissionDenied(_l("Only HQ looks serial numbers up across the network."))
-    serial = rules.CONTROL_CHARS.sub("", serial or "").strip().upper()[:40]
+    serial = rules.normalize_serial(rules.CONTROL_CHARS.sub("", serial or ""))[:40]
     if not serial:
         return []
-    return list(
-        db.session.execute(
-            select(RepairRecord)
-            .where(or_(RepairRecord.serial_no == serial, RepairRecord.standby_serial == serial))
-            .order_by(RepairRecord.received_at, RepairRecord.id)
-        ).scalars()
-    )
+    # Two lookups, each on its own index (an OR of the two columns scans the table).
+    found = {}
+    for column in (RepairRecord.serial_no, RepairRecord.standby_serial):
+        for record in db.session.execute(select(RepairRecord).where(column == serial)).scalars():
+            found[record.id] = record
+    return sorted(found.values(), key=lambda r: (r.received_at, r.id))
 
 
 @dataclass

@@ -147,6 +147,7 @@ def _render(types, forms, status=200):
             types=types,
             type_name=_type_name,
             tiers=[Tier(t) for t in catalogue.TIERS],
+            fee_tiers=[Tier.SERVICE_STATION, Tier.SERVICE_CENTER],
             history=history,
             today=local_today(),
             fee_field=_fee_field_name,
