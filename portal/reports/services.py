@@ -995,21 +995,23 @@ WARNING_DAYS = 31
 def warnings_for(records) -> dict[int, list[str]]:
     """Each record's warnings as sentences (bad serial, out of warranty, tier scope), by id.
 
-    One catalogue read and one tier read per station, whatever the number of records.
+    One catalogue read, and one tier-scope read per station and day.
     """
     catalogues = load_catalogues()
     tz = local_tz()
-    centers: dict[int, bool] = {}
+    scopes: dict[tuple[int, dt.date], frozenset[str]] = {}
     found: dict[int, list[str]] = {}
     for record in records:
-        if record.station_id not in centers:
-            centers[record.station_id] = _station_is_center(record.station_id)
+        day = record.completed_at.astimezone(tz).date()  # the day of its report
+        key = (record.station_id, day)
+        if key not in scopes:
+            scopes[key] = allowed_types(record.station_id, day)
         result = rules.clean_record(
             rules.record_fields(record, tz, masked=False),
             catalogues,
-            report_on=record.received_at.astimezone(tz).date(),
+            report_on=day,
             tz=tz,
-            is_service_center=centers[record.station_id],
+            allowed_types=scopes[key],
         )
         if result.warnings:
             found[record.id] = [_problem_dict(None, p)["message"] for p in result.warnings]
