@@ -49,7 +49,19 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import api, audit, auth, certification, inspections, main, reports, spares, stations
+    from portal import (
+        api,
+        audit,
+        auth,
+        certification,
+        inspections,
+        jobs,
+        main,
+        reports,
+        settlement,
+        spares,
+        stations,
+    )
 
     for blueprint in (
         main.bp,
@@ -61,6 +73,8 @@ def register_blueprints(app: Flask) -> None:
         reports.bp,
         inspections.bp,
         spares.bp,
+        jobs.bp,
+        settlement.bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -159,12 +159,16 @@ def init_commands(app: Flask) -> None:
     from portal.certification.cli import certification_cli
     from portal.core.files import files_cli
     from portal.inspections.cli import inspections_cli
+    from portal.jobs.cli import jobs_cli
+    from portal.settlement.cli import settlement_cli
     from portal.spares.cli import spares_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
     app.cli.add_command(files_cli)
     app.cli.add_command(inspections_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(settlement_cli)
     app.cli.add_command(spares_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)

@@ -95,6 +95,15 @@ def from_environment() -> dict:
         "REPORT_MAX_DAYS_BACK": _int("REPORT_MAX_DAYS_BACK", 60),
         "SIGNUP_LIMIT": env("SIGNUP_LIMIT", "10 per hour"),
         "API_RATE_LIMIT": env("API_RATE_LIMIT", "120 per minute"),
+        # Background jobs (portal/core/jobs.py): thread, rq or manual; rq by default with Redis.
+        "JOBS_RUNNER": env("JOBS_RUNNER") or None,
+        "JOBS_QUEUE": env("JOBS_QUEUE", "portal"),
+        "JOBS_THREADS": _int("JOBS_THREADS", 2),
+        "JOB_HEARTBEAT_SECONDS": _float("JOB_HEARTBEAT_SECONDS", 5),
+        "JOB_STALE_SECONDS": _float("JOB_STALE_SECONDS", 120),
+        "JOB_TIMEOUT_SECONDS": _int("JOB_TIMEOUT_SECONDS", 4 * 3600),
+        # Finished exports (settlement workbooks) are kept here; default UPLOAD_FOLDER/exports.
+        "EXPORT_FOLDER": env("EXPORT_FOLDER") or None,
     }
 
 
@@ -111,6 +120,11 @@ def build_config(instance_path: str, overrides: dict | None = None) -> dict:
     settings["UPLOAD_FOLDER"] = settings["UPLOAD_FOLDER"] or str(Path(instance_path) / "uploads")
     if overrides:
         settings.update(overrides)
+    if not settings.get("JOBS_RUNNER"):
+        settings["JOBS_RUNNER"] = "rq" if settings.get("REDIS_URL") else "thread"
+    settings["EXPORT_FOLDER"] = settings.get("EXPORT_FOLDER") or str(
+        Path(settings["UPLOAD_FOLDER"]) / "exports"
+    )
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = load_secret_key(instance_path)
     uri = settings["SQLALCHEMY_DATABASE_URI"]

@@ -19,6 +19,7 @@ from portal.certification.models import (  # noqa: F401
 )
 from portal.core.audit import AuditEntry  # noqa: F401
 from portal.core.forms import UsedFormToken  # noqa: F401
+from portal.core.jobs import Job  # noqa: F401
 from portal.inspections.models import (  # noqa: F401
     ChecklistItem,
     ChecklistSection,
@@ -46,7 +47,15 @@ from portal.reports.models import (  # noqa: F401
     UploadBatch,
 )
 from portal.settlement.adjustments import Adjustment  # noqa: F401
-from portal.settlement.models import Settlement  # noqa: F401
+from portal.settlement.catalogue import (  # noqa: F401
+    AdjustmentRuleVersion,
+    FeeRate,
+    FeeSchedule,
+    TierScope,
+    ValidityParameters,
+)
+from portal.settlement.export import SettlementExport  # noqa: F401
+from portal.settlement.models import Settlement, SettlementLine  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401
 from portal.spares.stock_models import (  # noqa: F401
     OpeningStock,

@@ -21,10 +21,7 @@ UNAUDITED_TABLES = frozenset(
         "station_compliance",  # the latest check's result; a change of result is audited
         "used_form_tokens",  # a spent one-time form token (the action it guarded is audited)
         "idempotency_keys",  # an API call's stored answer (the call's changes are audited)
-        # An inspection's draft content as the auditor autosaves it; submitting it is audited.
-        # (Gap to close: audit photo uploads and stock counts of a draft one by one.)
-        "inspection_stock_counts",
-        "inspection_files",
+        "jobs",  # a job's progress and state (queueing and restarting one are audited)
         "alembic_version",
     }
 )
@@ -70,6 +67,10 @@ def _after_flush(session, _flush_context):
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session):
+    # A savepoint's release (begin_nested) fires this event too; only the outermost commit
+    # commits (a one-time token spent in a savepoint, then a refusal, rolls everything back).
+    if session.get_nested_transaction() is not None:
+        return
     _state(session)["committed"] = True
 
 

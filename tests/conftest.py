@@ -61,6 +61,8 @@ def app_config(database_url, tmp_path_factory):
         # Fast hashing in tests only; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+        # Jobs run when a test calls portal.core.jobs.run_queued(), on the test's connection.
+        "JOBS_RUNNER": "manual",
     }
 
 

@@ -251,8 +251,9 @@ class Factories:
             self._reporters[station.id] = self.user(role="station", station=station)
         return self._reporters[station.id]
 
-    def report(self, station, day=None, records=0, submit=False):
-        """A daily report of the station with records made by record_values."""
+    def report(self, station, day=None, records=0, submit=False, on_time=False, **values):
+        """A daily report of the station with records made by record_values (values: what
+        every record has instead of the defaults, e.g. parts="")."""
         from portal.core.dates import local_today
         from portal.reports import services as report_services
         from portal.reports.states import RecordSource
@@ -263,12 +264,22 @@ class Factories:
         report = report_services.open_report(actor, station, day)
         if records:
             start = next(_seq) * 10000
-            rows = [(None, self.record_values(day, start + i)) for i in range(records)]
+            rows = [(None, self.record_values(day, start + i, **values)) for i in range(records)]
             report_services.import_records(actor, report, rows, RecordSource.FORM)
         if submit:
             report_services.submit_report(actor, report)
+            if on_time:  # as if submitted before its deadline, however long ago the day was
+                due = report_services.due_for(day)
+                report.first_submitted_at = report.submitted_at = due - dt.timedelta(hours=1)
         self.db.session.flush()
         return report
+
+    def update(self, obj, **values):
+        """Change test data in place (outside the portal's services, so not audited)."""
+        for name, value in values.items():
+            setattr(obj, name, value)
+        self.db.session.flush()
+        return obj
 
     def settlement(self, station, month, status="draft"):
         """A settlement row of a station's month (the settlement module builds the rest)."""
@@ -290,3 +301,25 @@ class Factories:
         token, plain = token_services.create_token(user, name)
         self.db.session.flush()
         return token, plain
+
+    def tier_from(self, station, tier, day):
+        """The station's tier changes to `tier` from `day` on (its tier history, back-dated)."""
+        from sqlalchemy import select
+
+        from portal.stations.models import StationTierPeriod
+        from portal.stations.states import Tier
+
+        open_period = self.db.session.execute(
+            select(StationTierPeriod).where(
+                StationTierPeriod.station_id == station.id,
+                StationTierPeriod.effective_until.is_(None),
+            )
+        ).scalar_one()
+        open_period.effective_from = min(open_period.effective_from, day - dt.timedelta(days=1))
+        open_period.effective_until = day
+        self.db.session.flush()
+        self.db.session.add(
+            StationTierPeriod(station_id=station.id, tier=Tier(tier), effective_from=day)
+        )
+        station.tier = Tier(tier)
+        self.db.session.flush()

@@ -20,6 +20,7 @@ from wtforms.validators import (
     DataRequired,
     Email,
     EqualTo,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -27,7 +28,7 @@ from wtforms.validators import (
 )
 
 from portal.certification.states import CRITERIA, AttachmentKind, StaffRole, Track
-from portal.core.forms import OneTimeTokenField
+from portal.core.forms import MoneyField, OneTimeTokenField
 from portal.core.regions import province_choices
 from portal.spares.models import DepositEntryKind
 from portal.stations.states import CityClass, Tier
@@ -125,7 +126,7 @@ class EquipmentForm(FlaskForm):
 
 
 def _money(label):
-    return DecimalField(label, places=2, validators=[Optional()])
+    return MoneyField(label, validators=[Optional()])
 
 
 class FinancesForm(FlaskForm):
@@ -176,7 +177,7 @@ class ApproveForm(FlaskForm):
 
 class DepositForm(FlaskForm):
     kind = SelectField(_l("Entry"), choices=DepositEntryKind.choices())
-    amount = DecimalField(_l("Amount (CNY)"), places=2, validators=[DataRequired()])
+    amount = MoneyField(_l("Amount (CNY)"), validators=[InputRequired()], minimum="0.01")
     entry_on = DateField(_l("Date"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum, MetaData, types
@@ -90,9 +92,28 @@ def begin_statement() -> str:
     """
     from flask import has_request_context, request
 
+    if _READ_ONLY.get():
+        return "BEGIN"
     if has_request_context() and request.method in READING_METHODS:
         return "BEGIN"
     return "BEGIN IMMEDIATE"
+
+
+_READ_ONLY: ContextVar[bool] = ContextVar("portal_read_only_transactions", default=False)
+
+
+@contextmanager
+def reading_only():
+    """Transactions begun inside only read: on SQLite they begin deferred (see begin_statement).
+
+    A long read outside a request (a network export in a job) would otherwise hold SQLite's
+    write lock for minutes.
+    """
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 def configure_sqlite(engine) -> None:

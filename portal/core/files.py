@@ -47,6 +47,15 @@ def stage(session: Session, folder: str, name: str, data: bytes) -> str:
     return final
 
 
+def stage_written(session: Session, temp: str, final: str) -> str:
+    """Hand over a file the caller has written itself to `temp` (a stream too large to hold as
+    bytes): it becomes `final` when the session commits and is removed if it rolls back."""
+    if not temp.endswith(PART_SUFFIX) or os.path.exists(final):
+        raise FileExistsError(final)
+    session.info.setdefault(PENDING_KEY, []).append((temp, final))
+    return final
+
+
 def pending(session: Session) -> list[tuple[str, str]]:
     """The (temporary, final) paths waiting for this session's commit."""
     return list(session.info.get(PENDING_KEY, []))

@@ -54,6 +54,14 @@ class Permission(enum.Enum):
     ANSWER_RECTIFICATIONS = "answer_rectifications"
     # rewards and penalties (settlement)
     RECORD_ADJUSTMENTS = "record_adjustments"
+    # monthly settlement (SPEC 8.4): who sees, runs, exports and moves settlements
+    VIEW_SETTLEMENTS = "view_settlements"
+    RUN_SETTLEMENTS = "run_settlements"
+    EXPORT_SETTLEMENTS = "export_settlements"
+    CONFIRM_SETTLEMENTS = "confirm_settlements"
+    REVIEW_SETTLEMENTS = "review_settlements"
+    APPROVE_SETTLEMENT_PAYMENTS = "approve_settlement_payments"
+    MANAGE_SETTLEMENT_RULES = "manage_settlement_rules"  # fees, validity, reward/penalty amounts
     # spare parts and stock
     VIEW_STOCK = "view_stock"
     MANAGE_PARTS = "manage_parts"
@@ -76,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CONDUCT_INSPECTIONS,
         P.ANSWER_RECTIFICATIONS,
         P.HANDLE_STATION_STOCK,
+        P.CONFIRM_SETTLEMENTS,
     },
     Role.HQ: frozenset(
         {
@@ -97,6 +106,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_CHECKLISTS,
             P.VIEW_STOCK,
             P.MANAGE_PARTS,
+            P.VIEW_SETTLEMENTS,
+            P.EXPORT_SETTLEMENTS,
+            P.REVIEW_SETTLEMENTS,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -123,6 +135,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_DEPOSITS,
             P.VIEW_REPORTS,
             P.VIEW_STOCK,
+            P.VIEW_SETTLEMENTS,
+            P.RUN_SETTLEMENTS,
+            P.EXPORT_SETTLEMENTS,
+            P.APPROVE_SETTLEMENT_PAYMENTS,
+            P.MANAGE_SETTLEMENT_RULES,
         }
     ),
     Role.STATION: frozenset(
@@ -139,6 +156,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ANSWER_RECTIFICATIONS,
             P.VIEW_STOCK,
             P.HANDLE_STATION_STOCK,
+            P.VIEW_SETTLEMENTS,
+            P.EXPORT_SETTLEMENTS,
+            P.CONFIRM_SETTLEMENTS,
         }
     ),
 }

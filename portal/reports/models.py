@@ -203,6 +203,8 @@ class RepairRecord(db.Model):
     )
     # Set by the spares module: a part used that the station did not hold (settlement rule 6).
     part_not_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An on-site repair outside the station's home city earns the travel allowance (SPEC 8.1).
+    outside_home_city: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=now_utc, onupdate=now_utc

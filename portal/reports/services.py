@@ -47,6 +47,7 @@ from portal.reports.states import (
     ReportStatus,
     UploadOutcome,
 )
+from portal.settlement.locks import ensure_month_open
 from portal.settlement.models import month_is_locked_for_reports
 from portal.spares import stock
 from portal.stations.models import Station
@@ -249,6 +250,7 @@ def check_station_user(actor, station_id: int) -> None:
 
 def check_month_open(station_id: int, day: dt.date) -> None:
     """Refuse changing a day whose month's settlement has left draft (its reports are final)."""
+    ensure_month_open(station_id, day)
     if month_is_locked_for_reports(station_id, day):
         raise DomainError(
             _l(

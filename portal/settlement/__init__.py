@@ -1,3 +1,9 @@
-"""Monthly labour-fee settlement (SPEC 8). So far: the settlement row and its states (the
-reports module asks whether a station's month is still open for amendments) and the one
-adjustments table of rewards, penalties and deductions (`adjustments.record_adjustment`)."""
+"""Monthly labour-fee settlement (SPEC 8): the settlement of each station and month, the one
+adjustments table of rewards, penalties and deductions (`adjustments.record_adjustment`), the
+workbook export (`export`) and the pages of the workflow (`pages`)."""
+
+from flask import Blueprint
+
+bp = Blueprint("settlement", __name__, url_prefix="/settlement")
+
+from portal.settlement import pages, rules_views  # noqa: E402,F401

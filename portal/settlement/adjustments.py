@@ -152,9 +152,19 @@ def rule_of(code: str) -> AdjustmentRule:
 
 
 def rule_amount(code: str, on: dt.date | None = None) -> Decimal | None:
-    """The signed default amount of a rule in force on a day (None when computed per source)."""
-    # `on` is where the versioned catalogue of the settlement issue plugs in.
-    return rule_of(code).amount
+    """The signed amount of a rule in force on a day (None when computed per source).
+
+    The amounts are versioned rows (`catalogue.AdjustmentRuleVersion`, changed by finance on
+    the rules page); the catalogue's default stands for a rule with no version yet.
+    """
+    from portal.core.dates import local_today
+    from portal.settlement.catalogue import rule_amount_on
+
+    rule = rule_of(code)
+    if rule.amount is None:
+        return None
+    versioned = rule_amount_on(code, on or local_today())
+    return versioned if versioned is not None else rule.amount
 
 
 def rule_label(code: str):
@@ -256,18 +266,21 @@ def record_adjustment(
     occurrence: int = 1,
     amount=None,
     reason: str = "",
+    manual: bool = False,
 ) -> Adjustment:
     """Record the adjustment of one event, once: a second call for the same event returns the
     entry already there and changes nothing.
 
     `on` is the day of the event (its month is the entry's month, or the next open one when
     that month's settlement has left draft). `amount` defaults to the rule's amount; a manual
-    rule needs the actor's permission and a reason. The caller's transaction keeps the entry.
+    rule, or any rule recorded by hand (`manual`), needs the actor's permission and a reason.
+    The caller's transaction keeps the entry.
     """
+    from portal.settlement.locks import ensure_month_open
     from portal.spares.locks import lock_station
 
     rule = rule_of(rule_code)
-    if rule.trigger is Trigger.MANUAL:
+    if manual or rule.trigger is Trigger.MANUAL:
         if not can(actor, Permission.RECORD_ADJUSTMENTS):
             raise PermissionDenied(_l("You may not record rewards and penalties."))
         if not (reason or "").strip():
@@ -293,6 +306,7 @@ def record_adjustment(
     if existing is not None:
         return existing
     month = _open_month(station_id, first_of_month(on))
+    ensure_month_open(station_id, month)
     entry = Adjustment(
         station_id=station_id,
         month=month,

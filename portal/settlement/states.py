@@ -30,3 +30,7 @@ SETTLEMENT_FLOW = TransitionTable(
         (S.PAID, "supersede"): S.SUPERSEDED,
     },
 )
+
+# Approved by finance (and then paid): the month's records, reports, stock movements and
+# adjustments of the station are locked (portal/settlement/locks.py).
+LOCKED_STATES = frozenset({S.FINANCE_APPROVED, S.PAID})

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.core import audit
+from portal.core import audit, inputs
 from portal.core.actors import require_actor
 from portal.core.errors import DomainError, PermissionDenied
 from portal.core.money import CENT, to_money
@@ -115,12 +116,21 @@ def reverse_entry(actor, entry: DepositEntry, reason: str, entry_on: dt.date) ->
     )
 
 
+def _plain_number(amount) -> str:
+    """Typed text as Decimal reads it: full-width digits folded, `1,234.50`'s group commas
+    dropped (the same grouping every money field of the portal accepts)."""
+    text = unicodedata.normalize("NFKC", str(amount)).strip()
+    if "," in text and inputs.GROUPED.match(text):
+        text = text.replace(",", "")
+    return text
+
+
 def parse_amount(amount) -> Decimal:
     """A positive amount in yuan with at most two decimals that fits Numeric(12, 2)."""
     if isinstance(amount, float):
         raise TypeError("money must not be built from a float")
     try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+        value = amount if isinstance(amount, Decimal) else Decimal(_plain_number(amount))
     except (InvalidOperation, TypeError, ValueError):
         raise DomainError(_l("Enter an amount."), field="amount") from None
     if not value.is_finite():

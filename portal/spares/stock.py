@@ -22,6 +22,7 @@ from portal.core.i18n import money
 from portal.core.permissions import Permission
 from portal.core.scoping import scope_to_user
 from portal.extensions import db
+from portal.settlement.locks import ensure_month_open
 from portal.spares import catalogue, rules
 from portal.spares.locks import lock_station
 from portal.spares.states import (
@@ -72,6 +73,8 @@ def append_movements(actor, station_id: int, moves: list[Move]) -> None:
     if not moves:
         return
     now = now_utc()
+    for moved_at in {min(m.moved_at or now, now) for m in moves if m.quantity}:
+        ensure_month_open(station_id, moved_at)
     rows = [
         {
             "station_id": station_id,

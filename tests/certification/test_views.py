@@ -343,12 +343,13 @@ def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
         f"{base}/deposit",
         data={
             "kind": "paid",
-            "amount": "5000",
+            "amount": "5,000.00",
             "entry_on": "2026-11-02",
             "reference": "B2",
             "form_token": issue_form_token(),
         },
     )
+    assert deposits.balance(account) == 5000  # grouped as finance types it, like every money field
     client.post("/logout")
 
     login_as("hq")

@@ -18,7 +18,7 @@ def _count(db):
     return db.session.query(Adjustment).count()
 
 
-def test_rules_catalogue_holds_the_spec_defaults():
+def test_rules_catalogue_holds_the_spec_defaults(db):
     amounts = {code: rule.amount for code, rule in adjustments.RULES.items()}
     assert amounts["late_report"] == Decimal("-20.00")
     assert amounts["missing_report"] == Decimal("-50.00")

@@ -33,6 +33,7 @@ from portal.core.errors import DomainError
 from portal.core.permissions import Permission
 from portal.extensions import db
 from portal.spares import services as deposits
+from portal.spares.locks import lock_application
 from portal.stations import services as station_services
 from portal.stations.models import Station
 from portal.stations.states import StationStatus
@@ -94,6 +95,9 @@ def authorize(
 ) -> Station:
     """Make the approved candidate a station: code, profile, ledger, station manager."""
     _require_reviewer(actor)
+    # The deposit the compliance check reads, and the account moved to the station below, are
+    # guarded by the application's lock: a reversal racing this authorization waits for it.
+    lock_application(application.id)
     APPLICATION_FLOW.target(application.status, "authorize")
     city_code = (city_code or "").strip().upper()
     if not (2 <= len(city_code) <= 4 and city_code.isascii() and city_code.isalpha()):
