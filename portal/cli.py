@@ -52,7 +52,9 @@ def demo_data(if_empty):
             step()
             db.session.flush()
     db.session.commit()
-    click.echo("demo data loaded (sign-ins: admin, hq, auditor, finance, station-a, station-b)")
+    click.echo(
+        "demo data loaded (sign-ins: admin, hq, auditor, finance, finance-2, station-a, station-b)"
+    )
 
 
 # Connection settings pg_dump reads from the environment (libpq), by URL query parameter.

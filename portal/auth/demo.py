@@ -17,6 +17,8 @@ DEMO_USERS = [
     ("hq", "总部售后 周洁", ["hq"], None),
     ("auditor", "稽核员 孙强", ["auditor"], None),
     ("finance", "财务 吴婷", ["finance"], None),
+    # A second person in finance: whoever ran a settlement cannot also give its finance approval.
+    ("finance-2", "财务 陈静", ["finance"], None),
     ("station-a", "郑州中原 张伟", ["station"], "HA-ZZ-0001"),
     ("station-b", "广州天河 王芳", ["station"], "GD-GZ-0001"),
 ]

@@ -541,13 +541,18 @@ def _claim(job_id: int) -> int | None:
     return attempt
 
 
-def _finish(job_id: int, attempt: int, **values) -> None:
+def _mark(job_id: int, attempt: int, **values) -> None:
+    """Set the end of this attempt of the job (unless it was declared dead and restarted)."""
     db.session.execute(
         update(Job)
         .where(Job.id == job_id, Job.attempts == attempt, Job.state == JobState.RUNNING)
         .values(finished_at=now_utc(), heartbeat_at=now_utc(), **values)
         .execution_options(synchronize_session=False)
     )
+
+
+def _finish(job_id: int, attempt: int, **values) -> None:
+    _mark(job_id, attempt, **values)
     db.session.commit()
 
 
@@ -573,6 +578,19 @@ def run_job(job_id: int, *, listener: Callable[[int, int, str], None] | None = N
         # End the reading transaction: on SQLite it would hold the write lock the heartbeat needs.
         db.session.commit()
         result = found.run(ctx)
+        # The job's last writes and its "done" commit together: whoever sees the result (an
+        # export's row) sees the job finished.
+        sink.stop()
+        done, total, message = sink.values()
+        _mark(
+            job_id,
+            attempt,
+            state=JobState.DONE,
+            result=result or {},
+            done=max(done, total),
+            total=total,
+            message=message,
+        )
         db.session.commit()
     except Exception as error:
         db.session.rollback()
@@ -591,18 +609,6 @@ def run_job(job_id: int, *, listener: Callable[[int, int, str], None] | None = N
             state=JobState.FAILED,
             error=text,
             done=done,
-            total=total,
-            message=message,
-        )
-    else:
-        sink.stop()
-        done, total, message = sink.values()
-        _finish(
-            job_id,
-            attempt,
-            state=JobState.DONE,
-            result=result or {},
-            done=max(done, total),
             total=total,
             message=message,
         )

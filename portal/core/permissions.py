@@ -109,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_SETTLEMENTS,
             P.EXPORT_SETTLEMENTS,
             P.REVIEW_SETTLEMENTS,
+            P.RUN_SETTLEMENTS,  # HQ recomputes a disputed settlement (SPEC 8.4)
         }
     ),
     Role.AUDITOR: frozenset(

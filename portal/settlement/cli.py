@@ -67,6 +67,24 @@ def export_command(month, out, station):
     click.echo(f"{out}\tsha256 {record.sha256}\t{record.record_rows} records")
 
 
+@settlement_cli.command("run")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--station", "stations", multiple=True, help="a station's code (repeat; default all)")
+def run_command(month, stations):
+    """Run the month's settlement as a job, waiting for it and printing its progress."""
+    from portal.settlement import run_jobs
+
+    try:
+        station_ids = run_jobs.station_ids_from_codes(" ".join(stations))
+        job = run_jobs.start_run(_month(month), station_ids, SYSTEM, here=True)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from None
+    db.session.commit()
+    job = follow(job.id)
+    summary = ", ".join(f"{k}={v}" for k, v in (job.result or {}).items())
+    click.echo(f"{month} done: {summary}")
+
+
 @settlement_cli.command("show")
 @click.option("--month", required=True, help="YYYY-MM")
 @click.option("--json", "as_json", is_flag=True, help="one JSON list (default: a table)")

@@ -374,7 +374,7 @@ def month_data(month: dt.date, station_id: int | None = None) -> MonthData:
     from sqlalchemy import func, select
 
     from portal.core.regions import province_label
-    from portal.reports.models import RepairRecord, RepairType
+    from portal.reports.models import RepairType
     from portal.settlement.models import Settlement, SettlementLine
     from portal.settlement.rules import reason_label
     from portal.stations.models import Station
@@ -426,12 +426,14 @@ def month_data(month: dt.date, station_id: int | None = None) -> MonthData:
     }
 
     def lines(valid: bool):
+        # The line keeps the record as it was judged (serial, model): the file shows what was
+        # paid, even if the record was edited after an amendment.
         stmt = (
             select(
                 Station.code,
                 SettlementLine.ticket_no,
-                RepairRecord.serial_no,
-                RepairRecord.device_model,
+                SettlementLine.serial_no,
+                SettlementLine.device_model,
                 SettlementLine.received_at,
                 SettlementLine.repair_type,
                 SettlementLine.fee,
@@ -440,7 +442,6 @@ def month_data(month: dt.date, station_id: int | None = None) -> MonthData:
             )
             .join(Settlement, Settlement.id == SettlementLine.settlement_id)
             .join(Station, Station.id == Settlement.station_id)
-            .outerjoin(RepairRecord, RepairRecord.id == SettlementLine.record_id)
             .where(*current, SettlementLine.valid.is_(valid))
             .order_by(Station.code, SettlementLine.received_at, SettlementLine.id)
             .execution_options(yield_per=STREAM_BATCH)

@@ -1,4 +1,4 @@
-"""Settlement states and workflow (SPEC 8.4)."""
+"""Settlement states and the transition table (SPEC 8.4); moves are made in workflow.py."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -22,12 +22,14 @@ SETTLEMENT_FLOW = TransitionTable(
     {
         (S.DRAFT, "confirm"): S.CONFIRMED,
         (S.DRAFT, "dispute"): S.DISPUTED,
+        (S.DISPUTED, "answer"): S.DRAFT,
         (S.DISPUTED, "recompute"): S.DRAFT,
         (S.CONFIRMED, "hq_approve"): S.HQ_APPROVED,
         (S.HQ_APPROVED, "finance_approve"): S.FINANCE_APPROVED,
         (S.FINANCE_APPROVED, "pay"): S.PAID,
-        (S.FINANCE_APPROVED, "supersede"): S.SUPERSEDED,
-        (S.PAID, "supersede"): S.SUPERSEDED,
+        # Reopening a locked settlement supersedes it; an amendment (new revision) replaces it.
+        (S.FINANCE_APPROVED, "reopen"): S.SUPERSEDED,
+        (S.PAID, "reopen"): S.SUPERSEDED,
     },
 )
 

@@ -3,8 +3,15 @@
 from tests.access import ADMIN, FINANCE, HQ, STATION
 
 EXPORTERS = {ADMIN, HQ, FINANCE, STATION}
+VIEWERS = {ADMIN, HQ, FINANCE, STATION}  # the auditor does not see settlements
+RUNNERS = {ADMIN, FINANCE, HQ}
 
 ACCESS = {
+    "settlement.index": {"GET": VIEWERS},
+    "settlement.detail": {"GET": VIEWERS},
+    # Every viewer may post; the move itself is refused (with a message) to whoever may not.
+    "settlement.act": {"POST": VIEWERS},
+    "settlement.run_page": {"GET": RUNNERS, "POST": RUNNERS},
     "settlement.exports": {"GET": EXPORTERS, "POST": EXPORTERS},
     "settlement.export_download": {"GET": EXPORTERS},
     "settlement.rules_page": {"GET": {ADMIN, HQ, FINANCE, STATION}},
@@ -42,7 +49,19 @@ def _export(ctx):
     return {"export_id": ctx.objects["export_id"]}
 
 
+def _settlement(ctx):
+    """A draft settlement of the walk's own station."""
+    if "settlement_id" not in ctx.objects:
+        from tests.settlement.test_workflow import settlement_of
+
+        row = settlement_of(ctx.db, {"station": ctx.own_station, "runner": ctx.other_user})
+        ctx.objects["settlement_id"] = row.id
+    return {"settlement_id": ctx.objects["settlement_id"]}
+
+
 URL_ARGS = {
     "settlement.export_download": _export,
     "settlement.rules_change": lambda ctx: {"which": "validity"},
+    "settlement.detail": _settlement,
+    "settlement.act": lambda ctx: {**_settlement(ctx), "action": "confirm"},
 }

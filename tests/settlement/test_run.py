@@ -172,9 +172,11 @@ def test_satisfaction_reward_needs_fifty_scored_records_averaging_4_75(make, db,
     assert _current(db, not_enough).rewards == Decimal("0.00")
 
 
-def test_only_those_allowed_run_a_month(make, month):
+@pytest.mark.parametrize("role", ["auditor", "station"])
+def test_only_those_allowed_run_a_month(make, month, role):
+    # Finance runs months; HQ may too, since it recomputes disputed settlements (SPEC 8.4).
     with pytest.raises(PermissionDenied):
-        run_month(month, None, make.user(role="hq"))
+        run_month(month, None, make.user(role=role))
 
 
 def test_show_prints_each_station_as_json(make, db, runner, month):
