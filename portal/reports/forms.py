@@ -125,6 +125,10 @@ class DeviceModelForm(FlaskForm):
         _l("Warranty (months)"), default=12, validators=[InputRequired(), NumberRange(0, 120)]
     )
     active = BooleanField(_l("Active"), default=True)
+    effective_on = DateField(
+        _l("A changed pattern or warranty takes effect on (YYYY-MM-DD)"),
+        validators=[Optional()],
+    )
 
 
 class FaultCodeForm(FlaskForm):
@@ -133,6 +137,9 @@ class FaultCodeForm(FlaskForm):
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
     category = StringField(_l("Category"), validators=[DataRequired(), Length(max=40)])
     active = BooleanField(_l("Active"), default=True)
+    effective_on = DateField(
+        _l("A changed category takes effect on (YYYY-MM-DD)"), validators=[Optional()]
+    )
 
 
 class RepairTypeForm(FlaskForm):

@@ -58,6 +58,45 @@ class FaultCode(db.Model):
         return f"{self.code} {self.name_zh}"
 
 
+class DeviceModelFact(db.Model):
+    """A model's serial pattern and warranty from a date on (SPEC 8.2: versioned facts).
+
+    The model's own columns are its first version; a later change is a row here, effective
+    today or later, so a month already judged keeps the facts it was judged by.
+    """
+
+    __tablename__ = "device_model_facts"
+    __table_args__ = (UniqueConstraint("model_code", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_code: Mapped[str] = mapped_column(ForeignKey("device_models.code", ondelete="CASCADE"))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    serial_pattern: Mapped[str] = mapped_column(String(200))
+    warranty_months: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return f"{self.model_code} {self.effective_on}"
+
+
+class FaultCategoryFact(db.Model):
+    """A fault code's category (what makes a repeat repair) from a date on."""
+
+    __tablename__ = "fault_category_facts"
+    __table_args__ = (UniqueConstraint("fault_code", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fault_code: Mapped[str] = mapped_column(ForeignKey("fault_codes.code", ondelete="CASCADE"))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return f"{self.fault_code} {self.effective_on}"
+
+
 class RepairType(db.Model):
     """A repair type of SPEC 5; centers_only types are allowed for service centers only."""
 

@@ -92,16 +92,19 @@ def _record_parts(record: RepairRecord) -> str:
 # --- catalogues --------------------------------------------------------------------------
 
 
-def load_catalogues() -> rules.Catalogues:
-    """The active catalogue entries, as plain values for rules.clean_record."""
-    models = {
-        code: rules.ModelRule(rules.compile_serial_pattern(pattern), months)
-        for code, pattern, months in db.session.execute(
-            select(DeviceModel.code, DeviceModel.serial_pattern, DeviceModel.warranty_months).where(
-                DeviceModel.active.is_(True)
-            )
-        )
-    }
+def load_catalogues(day: dt.date | None = None) -> rules.Catalogues:
+    """The active catalogue entries, as plain values for rules.clean_record; each model's
+    serial pattern and warranty as in force on `day` (today by default)."""
+    from portal.reports.facts import load_history
+
+    day = day or local_today()
+    history = load_history()
+    models = {}
+    for code in db.session.execute(
+        select(DeviceModel.code).where(DeviceModel.active.is_(True))
+    ).scalars():
+        _pattern, compiled, months = history.model_rule(code, day)
+        models[code] = rules.ModelRule(compiled, months)
     faults = set(
         db.session.execute(select(FaultCode.code).where(FaultCode.active.is_(True))).scalars()
     )
@@ -133,8 +136,16 @@ def catalogue_entries(kind: str, active_only: bool = False) -> list:
     return list(db.session.execute(stmt.order_by(*order)).scalars())
 
 
-def save_catalogue_entry(actor, kind: str, entry=None, **values):
-    """Create or edit a catalogue entry (HQ); a code is fixed once records may use it."""
+FACT_FIELDS = {"models": ("serial_pattern", "warranty_months"), "faults": ("category",)}
+
+
+def save_catalogue_entry(actor, kind: str, entry=None, effective_on=None, **values):
+    """Create or edit a catalogue entry (HQ); a code is fixed once records may use it.
+
+    A model's serial pattern and warranty and a fault's category are facts the settlement
+    judges by: changing one of an existing entry adds a version effective on `effective_on`
+    (today or later), and the days before keep the facts they had (SPEC 8.2).
+    """
     if not can(require_actor(actor), Permission.MANAGE_CATALOGUES):
         raise PermissionDenied(_l("You may not edit the catalogues."))
     model, fields = CATALOGUE_KINDS[kind]
@@ -170,11 +181,55 @@ def save_catalogue_entry(actor, kind: str, entry=None, **values):
         db.session.add(entry)
         audit.record_created(f"catalogue.{kind}.saved", entry, actor=actor)
         return entry
+    facts = {name: values.pop(name) for name in FACT_FIELDS.get(kind, ()) if name in values}
+    if facts:
+        _add_fact_version(actor, kind, entry, facts, effective_on)
     changes = audit.track(entry)
     for key, value in values.items():
         setattr(entry, key, value)
     audit.record_changes(f"catalogue.{kind}.saved", changes, actor=actor)
     return entry
+
+
+def _add_fact_version(actor, kind: str, entry, facts: dict, effective_on) -> None:
+    from portal.reports.facts import load_history
+    from portal.reports.models import DeviceModelFact, FaultCategoryFact
+
+    history = load_history()
+    if kind == "models":
+        _pattern, _compiled, months = history.model_rule(entry.code, dt.date.max)
+        current = {"serial_pattern": _pattern, "warranty_months": months}
+    else:
+        current = {"category": history.fault_category(entry.code, dt.date.max)}
+    if all(current[name] == value for name, value in facts.items()):
+        return  # the facts stay as they are: no new version
+    if effective_on is None:
+        raise DomainError(_l("Enter the date it takes effect."), field="effective_on")
+    versioning.require_not_past(effective_on)
+    if kind == "models":
+        row = DeviceModelFact(
+            model_code=entry.code,
+            effective_on=effective_on,
+            serial_pattern=facts.get("serial_pattern", current["serial_pattern"]),
+            warranty_months=int(facts.get("warranty_months", current["warranty_months"])),
+            created_by_id=getattr(actor, "id", None),
+        )
+    else:
+        row = FaultCategoryFact(
+            fault_code=entry.code,
+            effective_on=effective_on,
+            category=facts["category"],
+            created_by_id=getattr(actor, "id", None),
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(
+            _l("A version with this effective date already exists."), field="effective_on"
+        ) from None
+    audit.record_created(f"catalogue.{kind}.fact_versioned", row, actor=actor)
 
 
 # --- deadline settings -------------------------------------------------------------------
@@ -466,7 +521,7 @@ def validate_batch(
     station_id: int, report_on: dt.date, rows: list[tuple[int | None, dict]]
 ) -> tuple[list[dict], list[dict], list[rules.CleanRecord]]:
     """Check every row (row number, raw values): all problems, all warnings, clean values."""
-    catalogues = load_catalogues()
+    catalogues = load_catalogues(report_on)
     tz = local_tz()
     allowed = allowed_types(station_id, report_on)
     errors: list[dict] = []
@@ -591,7 +646,7 @@ def record_warnings(record: RepairRecord) -> list[dict]:
     raw = record_raw(record)
     result = rules.clean_record(
         raw,
-        load_catalogues(),
+        load_catalogues(record.report.report_on),
         report_on=record.report.report_on,
         tz=local_tz(),
         allowed_types=allowed_types(record.station_id, record.report.report_on),
@@ -611,7 +666,7 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     check_editable(report)
     result = rules.clean_record(
         raw,
-        load_catalogues(),
+        load_catalogues(report.report_on),
         report_on=report.report_on,
         tz=local_tz(),
         allowed_types=allowed_types(report.station_id, report.report_on),
@@ -997,7 +1052,7 @@ def warnings_for(records) -> dict[int, list[str]]:
 
     One catalogue read, and one tier-scope read per station and day.
     """
-    catalogues = load_catalogues()
+    catalogues_by_day: dict[dt.date, rules.Catalogues] = {}
     tz = local_tz()
     scopes: dict[tuple[int, dt.date], frozenset[str]] = {}
     found: dict[int, list[str]] = {}
@@ -1006,9 +1061,11 @@ def warnings_for(records) -> dict[int, list[str]]:
         key = (record.station_id, day)
         if key not in scopes:
             scopes[key] = allowed_types(record.station_id, day)
+        if day not in catalogues_by_day:
+            catalogues_by_day[day] = load_catalogues(day)
         result = rules.clean_record(
             rules.record_fields(record, tz, masked=False),
-            catalogues,
+            catalogues_by_day[day],
             report_on=day,
             tz=tz,
             allowed_types=scopes[key],
