@@ -93,9 +93,11 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_templating(app: Flask) -> None:
+    from portal.core.names import init_names
     from portal.core.templating import init_templating
 
     init_templating(app)
+    init_names(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

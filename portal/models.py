@@ -38,6 +38,8 @@ from portal.inspections.models import (  # noqa: F401
 from portal.reports.models import (  # noqa: F401
     DailyReport,
     DeviceModel,
+    DeviceModelFact,
+    FaultCategoryFact,
     FaultCode,
     PartUsed,
     RepairRecord,

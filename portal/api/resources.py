@@ -98,6 +98,7 @@ def _record_out(record: RepairRecord) -> dict:
     """A record as the API shows it: the record's fields (masked), times in UTC, parts listed."""
     return {
         **rules.record_fields(record, dt.UTC, masked=True),
+        "outside_home_city": record.outside_home_city,
         "id": record.id,
         "report_id": record.report_id,
         "parts": [

@@ -33,6 +33,10 @@ class RecordInSchema(ma.Schema):
     fault_code = ma.fields.String(required=True, validate=validate.Length(1, 20))
     repair_type = ma.fields.String(required=True, validate=validate.Length(1, 30))
     on_site = ma.fields.String(required=True, validate=validate.OneOf([p.value for p in Location]))
+    outside_home_city = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "an on-site repair outside the station's home city (travel)"},
+    )
     parts = ma.fields.List(ma.fields.Nested(PartSchema), load_default=list)
     standby_serial = ma.fields.String(load_default="", validate=validate.Length(max=40))
     result = ma.fields.String(required=True, validate=validate.Length(1, 30))
@@ -85,6 +89,7 @@ class RecordOutSchema(ma.Schema):
     fault_code = ma.fields.String()
     repair_type = ma.fields.String()
     on_site = ma.fields.String()
+    outside_home_city = ma.fields.Boolean()
     parts = ma.fields.List(ma.fields.Nested(PartOutSchema))
     standby_serial = ma.fields.String()
     result = ma.fields.String()

@@ -39,7 +39,14 @@ BLANK = [("", "—")]
 class SignupForm(FlaskForm):
     company_name = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(),
+            Length(max=200),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+    )
     username = StringField(
         _l("Username"),
         validators=[

@@ -118,9 +118,27 @@ def signup():
             ),
         )
         if ok:
-            flash(_("Your account is ready. Sign in to fill in your application."), "success")
-            return redirect(url_for("auth.login", next=url_for("certification.my_application")))
+            _sign_in_new_candidate(_application.applicant)
+            flash(_("Your account is ready: fill in your application."), "success")
+            return redirect(url_for("certification.my_application"))
     return render_template("certification/signup.html", form=form), _status()
+
+
+def _sign_in_new_candidate(user) -> None:
+    """Sign the new candidate in, as the login form does (a fresh server-side session)."""
+    from flask import session
+    from flask_login import login_user
+
+    from portal.auth import services as auth_services
+    from portal.core import security_log
+
+    session.clear()
+    auth_services.start_session(
+        user, ip=request.remote_addr or "", user_agent=request.user_agent.string
+    )
+    login_user(user)
+    db.session.commit()
+    security_log.event("login.success", user=user.username)
 
 
 @bp.route("/my-application")
@@ -582,8 +600,12 @@ def new_weights():
 @bp.route("/compliance")
 @require(Permission.VIEW_ALL_STATIONS)
 def noncompliant():
+    gap = request.args.get("gap") or ""
+    gap = gap if gap in REQUIREMENT_LABELS else ""
     return render_template(
-        "certification/noncompliant.html", rows=services.non_compliant_stations()
+        "certification/noncompliant.html",
+        rows=services.non_compliant_stations(gap or None),
+        gap=gap,
     )
 
 
@@ -854,8 +876,11 @@ def revoke_certificate(certificate_id: int):
 @bp.route("/certificates/expiring")
 @require_any(Permission.VIEW_ALL_STATIONS, Permission.VIEW_OWN_STATION)
 def expiring():
+    days = request.args.get("days", type=int) or 60
+    days = min(max(days, 1), 366)
     return render_template(
         "certification/expiring.html",
-        certificates=services.expiring_certificates(current_user),
+        certificates=services.expiring_certificates(current_user, days=days),
         today=services.today(),
+        days=days,
     )

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from portal.core.permissions import Permission, can
 from portal.extensions import csrf, db, limiter
 from portal.main import bp
+from portal.main.home import items_for
 from portal.stations.models import Station
 from portal.stations.services import stations_by_tier
 from portal.stations.states import StationStatus
@@ -18,7 +19,7 @@ from portal.stations.states import StationStatus
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    context = {}
+    context = {"next_items": items_for(current_user)}
     if can(current_user, Permission.VIEW_ALL_STATIONS):
         context["by_tier"] = stations_by_tier()
         context["by_status"] = dict(

@@ -52,6 +52,7 @@ COLUMNS = (
     Column("fault_code", "故障代码", "Fault code", 12, "code"),
     Column("repair_type", "维修类型", "Repair type", 16, "code"),
     Column("on_site", "上门/店内", "On site or in store", 12, "code"),
+    Column("outside_home_city", "驻地城市以外", "Outside home city", 12, "code"),
     Column("parts", "使用备件", "Parts used", 26),
     Column("standby_serial", "备用机序列号", "Standby unit serial", 18),
     Column("result", "维修结果", "Result", 18, "code"),
@@ -63,6 +64,7 @@ COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
 if tuple(COLUMN_BY_FIELD) != rules.RECORD_FIELDS:  # the template's columns are the record's fields
     raise RuntimeError("reports.excel.COLUMNS must follow rules.RECORD_FIELDS")
 TEMPLATE_ROWS = 5000
+OPTIONAL_FIELDS = frozenset({"outside_home_city"})
 
 
 def _header_key(text) -> str:
@@ -125,6 +127,7 @@ def _code_lists(catalogues: dict[str, list]) -> dict[str, list[tuple[str, str]]]
         ],
         "repair_type": [(t.code, f"{t.name_zh} / {t.name_en}") for t in catalogues["types"]],
         "on_site": [(Location.ONSITE, "上门 / On site"), (Location.INSTORE, "店内 / In store")],
+        "outside_home_city": [("no", "否 / No"), ("yes", "是 / Yes (travel allowance)")],
         "result": [(r.code, f"{r.name_zh} / {r.name_en}") for r in catalogues["results"]],
     }
 
@@ -315,7 +318,10 @@ def parse_upload(data: bytes) -> list[tuple[int, dict]]:
             unknown.append(str(header))
         elif name not in positions:
             positions[name] = index
-    missing = [c.header for c in COLUMNS if c.field not in positions]
+    # A template downloaded before the travel column existed still uploads (read as "no").
+    missing = [
+        c.header for c in COLUMNS if c.field not in positions and c.field not in OPTIONAL_FIELDS
+    ]
     if missing or unknown:
         parts = []
         if missing:
@@ -448,11 +454,31 @@ EXPORT_HEADERS = [
 ]
 
 
+NAMED_COLUMNS = {
+    "device_model": "models",
+    "fault_code": "faults",
+    "repair_type": "types",
+    "result": "results",
+}
+
+
 def export_records(stmt: Select, target) -> int:
     """Stream filtered records into an xlsx (customer name and phone masked)."""
+    from portal.core.names import catalogue_name
+    from portal.core.workflow import LabelledEnum
+
     tz = local_tz()
     codes = dict(db.session.execute(select(Station.id, Station.code)).all())
     workbook = xl.new_workbook(target, constant_memory=True)
+
+    def named(fields: dict) -> list:
+        # Names, never codes: the catalogue columns carry the names in the user's language.
+        for key, kind in NAMED_COLUMNS.items():
+            code = fields.get(key)
+            if code:
+                name = catalogue_name(kind, code)
+                fields[key] = f"{code} {name}" if kind == "faults" else name
+        return [str(v.label) if isinstance(v, LabelledEnum) else v for v in fields.values()]
 
     def rows():
         page = stmt.order_by(RepairRecord.received_at, RepairRecord.id).options(
@@ -462,7 +488,7 @@ def export_records(stmt: Select, target) -> int:
             yield (
                 codes.get(record.station_id, ""),
                 record.report.report_on,
-                *rules.record_fields(record, tz, masked=True).values(),
+                *named(rules.record_fields(record, tz, masked=True)),
             )
 
     count = xl.write_table(

@@ -71,9 +71,14 @@ class RecordForm(FlaskForm):
         choices=Location.choices(),
         validators=[DataRequired()],
     )
+    outside_home_city = SelectField(
+        _l("Outside the station's home city"),
+        choices=[("no", _l("No")), ("yes", _l("Yes (travel allowance)"))],
+        default="no",
+    )
     parts = StringField(_l("Parts used"), validators=[Optional(), Length(max=1000)])
     standby_serial = StringField(_l("Standby unit serial"), validators=[Optional(), Length(max=40)])
-    result = SelectField(_l("Result"), validators=[DataRequired()])
+    result = SelectField(_l("Repair result"), validators=[DataRequired()])
     satisfaction = SelectField(
         _l("Satisfaction"),
         choices=[("", "—"), *[(str(n), str(n)) for n in range(1, 6)]],
@@ -120,6 +125,10 @@ class DeviceModelForm(FlaskForm):
         _l("Warranty (months)"), default=12, validators=[InputRequired(), NumberRange(0, 120)]
     )
     active = BooleanField(_l("Active"), default=True)
+    effective_on = DateField(
+        _l("A changed pattern or warranty takes effect on (YYYY-MM-DD)"),
+        validators=[Optional()],
+    )
 
 
 class FaultCodeForm(FlaskForm):
@@ -128,6 +137,9 @@ class FaultCodeForm(FlaskForm):
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=120)])
     category = StringField(_l("Category"), validators=[DataRequired(), Length(max=40)])
     active = BooleanField(_l("Active"), default=True)
+    effective_on = DateField(
+        _l("A changed category takes effect on (YYYY-MM-DD)"), validators=[Optional()]
+    )
 
 
 class RepairTypeForm(FlaskForm):

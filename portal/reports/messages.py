@@ -22,6 +22,10 @@ MESSAGES = {
     "warranty_word": _l("Write warranty or paid."),
     "warranty_needs_purchase": _l("A warranty repair needs the purchase date."),
     "location_word": _l("Write onsite or instore."),
+    "yes_no_word": _l("Write yes or no."),
+    "outside_needs_onsite": _l(
+        "Only an on-site repair can be outside the home city (travel allowance)."
+    ),
     "unknown_model": _l("Unknown device model; use a code from the list."),
     "unknown_fault": _l("Unknown fault code; use a code from the list."),
     "unknown_type": _l("Unknown repair type; use a code from the list."),
@@ -34,7 +38,10 @@ MESSAGES = {
     ),
     "serial_pattern": _l("The serial does not match the model's pattern."),
     "out_of_warranty": _l("Purchased more than %(n)d months before; out of warranty."),
-    "centers_only": _l("This repair type is for service centers only."),
+    "tier_scope": _l(
+        "The station's tier may not do this repair type on this day: the settlement will not "
+        "pay it."
+    ),
     "count": _l("A whole number, 0 or more."),
     "ticket_twice": _l("The ticket number appears twice."),
     "ticket_twice_row": _l("The ticket number appears twice (also row %(row)s)."),

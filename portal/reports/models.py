@@ -58,6 +58,45 @@ class FaultCode(db.Model):
         return f"{self.code} {self.name_zh}"
 
 
+class DeviceModelFact(db.Model):
+    """A model's serial pattern and warranty from a date on (SPEC 8.2: versioned facts).
+
+    The model's own columns are its first version; a later change is a row here, effective
+    today or later, so a month already judged keeps the facts it was judged by.
+    """
+
+    __tablename__ = "device_model_facts"
+    __table_args__ = (UniqueConstraint("model_code", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_code: Mapped[str] = mapped_column(ForeignKey("device_models.code", ondelete="CASCADE"))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    serial_pattern: Mapped[str] = mapped_column(String(200))
+    warranty_months: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return f"{self.model_code} {self.effective_on}"
+
+
+class FaultCategoryFact(db.Model):
+    """A fault code's category (what makes a repeat repair) from a date on."""
+
+    __tablename__ = "fault_category_facts"
+    __table_args__ = (UniqueConstraint("fault_code", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fault_code: Mapped[str] = mapped_column(ForeignKey("fault_codes.code", ondelete="CASCADE"))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    def __str__(self) -> str:
+        return f"{self.fault_code} {self.effective_on}"
+
+
 class RepairType(db.Model):
     """A repair type of SPEC 5; centers_only types are allowed for service centers only."""
 
@@ -162,6 +201,7 @@ class RepairRecord(db.Model):
         Index("ix_repair_records_station_id_received_at", "station_id", "received_at"),
         Index("ix_repair_records_serial_no_received_at", "serial_no", "received_at"),
         Index("ix_repair_records_received_at_id", "received_at", "id"),
+        Index("ix_repair_records_standby_serial", "standby_serial"),
         CheckConstraint(
             "satisfaction IS NULL OR (satisfaction >= 1 AND satisfaction <= 5)",
             name="satisfaction_range",

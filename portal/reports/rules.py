@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -29,6 +30,18 @@ WARRANTY_WORDS = {
     Payment.PAID.value: False,
     "付费": False,
     "自费": False,
+}
+YES_NO_WORDS = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "是": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "否": False,
 }
 LOCATION_WORDS = {
     Location.ONSITE.value: True,
@@ -56,6 +69,7 @@ RECORD_FIELDS = (
     "fault_code",
     "repair_type",
     "on_site",
+    "outside_home_city",
     "parts",
     "standby_serial",
     "result",
@@ -98,6 +112,16 @@ class CleanRecord:
     warnings: list[Problem] = field(default_factory=list)
 
 
+WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_serial(value) -> str:
+    """A serial number as SPEC 5 stores and judges it: full-width characters folded to ASCII
+    (NFKC), every space removed (full-width ones too), letters upper-cased."""
+    text = unicodedata.normalize("NFKC", _text(value))
+    return WHITESPACE.sub("", text).upper()
+
+
 def compile_serial_pattern(pattern: str) -> re.Pattern | None:
     """The compiled serial pattern (matched whole), None if it is not a valid expression."""
     try:
@@ -137,6 +161,7 @@ def record_fields(record, tz: ZoneInfo, *, masked: bool) -> dict:
         "fault_code": record.fault_code,
         "repair_type": record.repair_type,
         "on_site": Location.ONSITE if record.on_site else Location.INSTORE,
+        "outside_home_city": "yes" if record.outside_home_city else "no",
         "parts": format_parts(record.parts),
         "standby_serial": record.standby_serial,
         "result": record.result,
@@ -165,10 +190,16 @@ def day_status(
     due: dt.datetime,
     status: ReportStatus | None,
     first_submitted_at: dt.datetime | None,
+    first_due_day: dt.date | None = None,
 ) -> DayStatus:
-    """A station's standing for a day: on time, late, missing, not due yet, or in the future."""
+    """A station's standing for a day: on time, late, missing, not due yet, or in the future.
+
+    Days before first_due_day (the agreement start) are not due at all.
+    """
     if day > today:
         return DayStatus.FUTURE
+    if first_due_day is not None and day < first_due_day and first_submitted_at is None:
+        return DayStatus.NOT_DUE
     if first_submitted_at is not None and status is not None:
         return DayStatus.ON_TIME if first_submitted_at <= due else DayStatus.LATE
     return DayStatus.MISSING if now > due else DayStatus.OPEN
@@ -251,7 +282,7 @@ def parse_parts(value) -> list[tuple[str, int, str]]:
         return []
     parts = []
     for chunk in re.split(r"[;；\n]", text):
-        chunk = chunk.strip()
+        chunk = unicodedata.normalize("NFKC", chunk).strip()
         if not chunk:
             continue
         match = PART_PATTERN.match(chunk)
@@ -261,7 +292,7 @@ def parse_parts(value) -> list[tuple[str, int, str]]:
             (
                 match.group("part").upper(),
                 int(match.group("qty")),
-                (match.group("serial") or "").upper(),
+                normalize_serial(match.group("serial") or ""),
             )
         )
     if len(parts) > MAX_PARTS:
@@ -295,9 +326,13 @@ def clean_record(
     *,
     report_on: dt.date,
     tz: ZoneInfo,
-    is_service_center: bool,
+    allowed_types: frozenset[str] | set[str] | None = None,
 ) -> CleanRecord:
-    """Check one record's raw values; every problem is listed, none stops the others."""
+    """Check one record's raw values; every problem is listed, none stops the others.
+
+    `allowed_types` are the repair types the station's tier may do on the report's day (the
+    versioned scope of SPEC 3.3); None when unknown, and then no tier warning is given.
+    """
     out = CleanRecord(values={})
     v = out.values
 
@@ -310,10 +345,10 @@ def clean_record(
             return False
         return True
 
-    def text_field(name, max_len, *, upper=False, need=True):
+    def text_field(name, max_len, *, upper=False, need=True, serial=False):
         if need and not required(name):
             return
-        text = _text(raw.get(name))
+        text = normalize_serial(raw.get(name)) if serial else _text(raw.get(name))
         if CONTROL_CHARS.search(text):
             err(name, "control_chars")
             return
@@ -324,8 +359,8 @@ def clean_record(
 
     text_field("ticket_no", 40)
     text_field("customer_name", 80)
-    text_field("serial_no", 40, upper=True)
-    text_field("standby_serial", 40, upper=True, need=False)
+    text_field("serial_no", 40, serial=True)
+    text_field("standby_serial", 40, serial=True, need=False)
     text_field("return_visit_outcome", 200, need=False)
 
     if required("customer_phone"):
@@ -382,6 +417,18 @@ def clean_record(
         except ValueError:
             err("on_site", "location_word")
 
+    # An on-site repair outside the station's home city earns the travel allowance (SPEC 8.1).
+    outside = raw.get("outside_home_city")
+    if isinstance(outside, bool) or _blank(outside):
+        v["outside_home_city"] = bool(outside)
+    else:
+        try:
+            v["outside_home_city"] = _choice(outside, YES_NO_WORDS)
+        except ValueError:
+            err("outside_home_city", "yes_no_word")
+    if v.get("outside_home_city") and v.get("on_site") is False:
+        err("outside_home_city", "outside_needs_onsite")
+
     model = None
     if required("device_model"):
         code = _text(raw.get("device_model")).upper()
@@ -437,8 +484,8 @@ def clean_record(
                         {"n": model.warranty_months},
                     )
                 )
-    if v.get("repair_type") and catalogues.types.get(v["repair_type"]) and not is_service_center:
-        out.warnings.append(Problem("repair_type", "centers_only", v["repair_type"]))
+    if v.get("repair_type") and allowed_types is not None and v["repair_type"] not in allowed_types:
+        out.warnings.append(Problem("repair_type", "tier_scope", v["repair_type"]))
     return out
 
 

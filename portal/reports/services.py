@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit, versioning
 from portal.core.actors import is_system, require_actor
+from portal.core.audit import AuditEntry
 from portal.core.dates import local_today, local_tz
 from portal.core.db import now_utc
 from portal.core.errors import ConcurrentChange, DomainError, PermissionDenied
@@ -50,7 +51,7 @@ from portal.settlement.locks import ensure_month_open
 from portal.settlement.models import month_is_locked_for_reports
 from portal.spares import stock
 from portal.stations.models import Station
-from portal.stations.states import StationStatus, Tier
+from portal.stations.states import StationStatus
 
 MAX_BATCH_ROWS = 5000
 # Stored upload errors are bounded: a file full of problems cannot fill the database or a page.
@@ -91,16 +92,19 @@ def _record_parts(record: RepairRecord) -> str:
 # --- catalogues --------------------------------------------------------------------------
 
 
-def load_catalogues() -> rules.Catalogues:
-    """The active catalogue entries, as plain values for rules.clean_record."""
-    models = {
-        code: rules.ModelRule(rules.compile_serial_pattern(pattern), months)
-        for code, pattern, months in db.session.execute(
-            select(DeviceModel.code, DeviceModel.serial_pattern, DeviceModel.warranty_months).where(
-                DeviceModel.active.is_(True)
-            )
-        )
-    }
+def load_catalogues(day: dt.date | None = None) -> rules.Catalogues:
+    """The active catalogue entries, as plain values for rules.clean_record; each model's
+    serial pattern and warranty as in force on `day` (today by default)."""
+    from portal.reports.facts import load_history
+
+    day = day or local_today()
+    history = load_history()
+    models = {}
+    for code in db.session.execute(
+        select(DeviceModel.code).where(DeviceModel.active.is_(True))
+    ).scalars():
+        _pattern, compiled, months = history.model_rule(code, day)
+        models[code] = rules.ModelRule(compiled, months)
     faults = set(
         db.session.execute(select(FaultCode.code).where(FaultCode.active.is_(True))).scalars()
     )
@@ -132,8 +136,16 @@ def catalogue_entries(kind: str, active_only: bool = False) -> list:
     return list(db.session.execute(stmt.order_by(*order)).scalars())
 
 
-def save_catalogue_entry(actor, kind: str, entry=None, **values):
-    """Create or edit a catalogue entry (HQ); a code is fixed once records may use it."""
+FACT_FIELDS = {"models": ("serial_pattern", "warranty_months"), "faults": ("category",)}
+
+
+def save_catalogue_entry(actor, kind: str, entry=None, effective_on=None, **values):
+    """Create or edit a catalogue entry (HQ); a code is fixed once records may use it.
+
+    A model's serial pattern and warranty and a fault's category are facts the settlement
+    judges by: changing one of an existing entry adds a version effective on `effective_on`
+    (today or later), and the days before keep the facts they had (SPEC 8.2).
+    """
     if not can(require_actor(actor), Permission.MANAGE_CATALOGUES):
         raise PermissionDenied(_l("You may not edit the catalogues."))
     model, fields = CATALOGUE_KINDS[kind]
@@ -169,11 +181,55 @@ def save_catalogue_entry(actor, kind: str, entry=None, **values):
         db.session.add(entry)
         audit.record_created(f"catalogue.{kind}.saved", entry, actor=actor)
         return entry
+    facts = {name: values.pop(name) for name in FACT_FIELDS.get(kind, ()) if name in values}
+    if facts:
+        _add_fact_version(actor, kind, entry, facts, effective_on)
     changes = audit.track(entry)
     for key, value in values.items():
         setattr(entry, key, value)
     audit.record_changes(f"catalogue.{kind}.saved", changes, actor=actor)
     return entry
+
+
+def _add_fact_version(actor, kind: str, entry, facts: dict, effective_on) -> None:
+    from portal.reports.facts import load_history
+    from portal.reports.models import DeviceModelFact, FaultCategoryFact
+
+    history = load_history()
+    if kind == "models":
+        _pattern, _compiled, months = history.model_rule(entry.code, dt.date.max)
+        current = {"serial_pattern": _pattern, "warranty_months": months}
+    else:
+        current = {"category": history.fault_category(entry.code, dt.date.max)}
+    if all(current[name] == value for name, value in facts.items()):
+        return  # the facts stay as they are: no new version
+    if effective_on is None:
+        raise DomainError(_l("Enter the date it takes effect."), field="effective_on")
+    versioning.require_not_past(effective_on)
+    if kind == "models":
+        row = DeviceModelFact(
+            model_code=entry.code,
+            effective_on=effective_on,
+            serial_pattern=facts.get("serial_pattern", current["serial_pattern"]),
+            warranty_months=int(facts.get("warranty_months", current["warranty_months"])),
+            created_by_id=getattr(actor, "id", None),
+        )
+    else:
+        row = FaultCategoryFact(
+            fault_code=entry.code,
+            effective_on=effective_on,
+            category=facts["category"],
+            created_by_id=getattr(actor, "id", None),
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(
+            _l("A version with this effective date already exists."), field="effective_on"
+        ) from None
+    audit.record_created(f"catalogue.{kind}.fact_versioned", row, actor=actor)
 
 
 # --- deadline settings -------------------------------------------------------------------
@@ -421,9 +477,16 @@ def file_day_report(
 # --- records -----------------------------------------------------------------------------
 
 
-def _station_is_center(station_id: int) -> bool:
-    tier = db.session.execute(select(Station.tier).where(Station.id == station_id)).scalar_one()
-    return tier == Tier.SERVICE_CENTER
+def allowed_types(station_id: int, day: dt.date) -> frozenset[str]:
+    """The repair types the station's tier on the day may do (versioned, SPEC 3.3)."""
+    from portal.settlement.catalogue import tier_allows
+    from portal.stations.services import tier_on
+
+    tier = tier_on(station_id, day)
+    if tier is None:
+        tier = db.session.execute(select(Station.tier).where(Station.id == station_id)).scalar_one()
+    codes = db.session.execute(select(RepairType.code)).scalars()
+    return frozenset(code for code in codes if tier_allows(tier.value, code, day))
 
 
 def _problem_dict(row: int | None, problem: rules.Problem) -> dict:
@@ -458,16 +521,16 @@ def validate_batch(
     station_id: int, report_on: dt.date, rows: list[tuple[int | None, dict]]
 ) -> tuple[list[dict], list[dict], list[rules.CleanRecord]]:
     """Check every row (row number, raw values): all problems, all warnings, clean values."""
-    catalogues = load_catalogues()
+    catalogues = load_catalogues(report_on)
     tz = local_tz()
-    center = _station_is_center(station_id)
+    allowed = allowed_types(station_id, report_on)
     errors: list[dict] = []
     warnings: list[dict] = []
     cleaned: list[rules.CleanRecord] = []
     seen: dict[str, int | None] = {}
     for row, raw in rows:
         result = rules.clean_record(
-            raw, catalogues, report_on=report_on, tz=tz, is_service_center=center
+            raw, catalogues, report_on=report_on, tz=tz, allowed_types=allowed
         )
         ticket = result.values.get("ticket_no")
         if ticket:
@@ -581,13 +644,12 @@ def add_record(actor, report: DailyReport, raw: dict, source=RecordSource.FORM) 
 def record_warnings(record: RepairRecord) -> list[dict]:
     """What the settlement will question about a stored record (bad serial, warranty, tier)."""
     raw = record_raw(record)
-    center = _station_is_center(record.station_id)
     result = rules.clean_record(
         raw,
-        load_catalogues(),
+        load_catalogues(record.report.report_on),
         report_on=record.report.report_on,
         tz=local_tz(),
-        is_service_center=center,
+        allowed_types=allowed_types(record.station_id, record.report.report_on),
     )
     return [_problem_dict(None, p) for p in result.warnings]
 
@@ -604,10 +666,10 @@ def update_record(actor, record: RepairRecord, raw: dict) -> RepairRecord:
     check_editable(report)
     result = rules.clean_record(
         raw,
-        load_catalogues(),
+        load_catalogues(report.report_on),
         report_on=report.report_on,
         tz=local_tz(),
-        is_service_center=_station_is_center(report.station_id),
+        allowed_types=allowed_types(report.station_id, report.report_on),
     )
     problems = [_problem_dict(None, p) for p in result.errors]
     ticket = result.values.get("ticket_no")
@@ -800,16 +862,15 @@ def serial_history(user, serial: str) -> list[RepairRecord]:
     """Every repair of a serial number across the network, oldest first (HQ)."""
     if not sees_all_stations(user):
         raise PermissionDenied(_l("Only HQ looks serial numbers up across the network."))
-    serial = rules.CONTROL_CHARS.sub("", serial or "").strip().upper()[:40]
+    serial = rules.normalize_serial(rules.CONTROL_CHARS.sub("", serial or ""))[:40]
     if not serial:
         return []
-    return list(
-        db.session.execute(
-            select(RepairRecord)
-            .where(or_(RepairRecord.serial_no == serial, RepairRecord.standby_serial == serial))
-            .order_by(RepairRecord.received_at, RepairRecord.id)
-        ).scalars()
-    )
+    # Two lookups, each on its own index (an OR of the two columns scans the table).
+    found = {}
+    for column in (RepairRecord.serial_no, RepairRecord.standby_serial):
+        for record in db.session.execute(select(RepairRecord).where(column == serial)).scalars():
+            found[record.id] = record
+    return sorted(found.values(), key=lambda r: (r.received_at, r.id))
 
 
 @dataclass
@@ -820,8 +881,15 @@ class CalendarDay:
     due: dt.datetime
 
 
-def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
-    """Each day of the month with the station's standing (on time, late, missing, ...)."""
+def month_calendar(
+    station_id: int, month: dt.date, station: Station | None = None
+) -> list[CalendarDay]:
+    """Each day of the month with the station's standing (on time, late, missing, ...).
+
+    Days before the station's agreement start are not due.
+    """
+    station = station or db.session.get(Station, station_id)
+    first_due = station.agreement_start_on if station is not None else None
     first = month.replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     reports = {
@@ -849,6 +917,7 @@ def month_calendar(station_id: int, month: dt.date) -> list[CalendarDay]:
             due,
             report.status if report else None,
             report.first_submitted_at if report else None,
+            first_due,
         )
         days.append(CalendarDay(day, status, report, due))
     return days
@@ -874,26 +943,93 @@ class CoverageRow:
     missing: list[Station]
 
 
-def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
-    """Active stations that have not submitted the day's report, by province."""
-    if province not in PROVINCES:
-        province = ""
-    submitted = select(DailyReport.station_id).where(
+_LIFE_EVENTS = ("station.suspend", "station.reinstate", "station.revoke")
+
+
+def last_due_day(now: dt.datetime | None = None) -> dt.date:
+    """The last day whose report deadline has passed (yesterday once 10:00 today is past)."""
+    now = now or now_utc()
+    day = now.astimezone(local_tz()).date() - dt.timedelta(days=1)
+    settings = settings_list()
+    while due_for(day, settings) > now:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _day_end_utc(day: dt.date) -> dt.datetime:
+    local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=local_tz())
+    return local.astimezone(dt.UTC)
+
+
+def _status_overrides(day: dt.date) -> dict[int, str]:
+    """Stations whose status changed after day: the status they had on it (few rows)."""
+    rows = db.session.execute(
+        select(AuditEntry.object_id, AuditEntry.before)
+        .where(
+            AuditEntry.action.in_(_LIFE_EVENTS),
+            AuditEntry.object_type == "Station",
+            AuditEntry.at >= _day_end_utc(day),
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    ).all()
+    found: dict[int, str] = {}
+    for object_id, before in rows:  # the earliest change after the day comes last and wins
+        if object_id.isdigit() and before and before.get("status"):
+            found[int(object_id)] = before["status"]
+    return found
+
+
+def due_conditions(day: dt.date) -> list:
+    """WHERE clauses for the stations that owed a report for day: those active on that day.
+
+    Active that day means authorized by then (agreement start, else creation, on or before
+    the day) and neither suspended nor revoked on it (the status it had then, read from the
+    station-life events after the day).
+    """
+    started = or_(
+        Station.agreement_start_on <= day,
+        and_(Station.agreement_start_on.is_(None), Station.created_at < _day_end_utc(day)),
+    )
+    overrides = _status_overrides(day)
+    was_active = {sid for sid, status in overrides.items() if status == StationStatus.ACTIVE}
+    now_active = Station.status == StationStatus.ACTIVE
+    if overrides:
+        now_active = and_(now_active, Station.id.not_in(set(overrides)))
+    return [started, or_(now_active, Station.id.in_(was_active)) if was_active else now_active]
+
+
+def _submitted_on(day: dt.date):
+    return select(DailyReport.station_id).where(
         DailyReport.report_on == day, DailyReport.first_submitted_at.is_not(None)
     )
-    stmt = select(Station).where(Station.status == StationStatus.ACTIVE)
+
+
+def missing_count(day: dt.date) -> int:
+    """How many stations that owed day's report have not submitted it (one query)."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(Station)
+        .where(*due_conditions(day), Station.id.not_in(_submitted_on(day)))
+    ).scalar_one()
+
+
+def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
+    """Stations that were active on day and have not submitted its report, by province."""
+    if province not in PROVINCES:
+        province = ""
+    due = due_conditions(day)
+    stmt = select(Station).where(*due)
     if province:
         stmt = stmt.where(Station.province == province)
     active_counts = dict(
         db.session.execute(
-            select(Station.province, func.count())
-            .where(Station.status == StationStatus.ACTIVE)
-            .group_by(Station.province)
+            select(Station.province, func.count()).where(*due).group_by(Station.province)
         ).all()
     )
     missing_by_province: dict[str, list[Station]] = defaultdict(list)
+    missing_stmt = stmt.where(Station.id.not_in(_submitted_on(day)))
     for station in db.session.execute(
-        stmt.where(Station.id.not_in(submitted)).order_by(Station.province, Station.code)
+        missing_stmt.order_by(Station.province, Station.code)
     ).scalars():
         missing_by_province[station.province].append(station)
     provinces = [province] if province else sorted(active_counts)
@@ -903,3 +1039,54 @@ def coverage(day: dt.date, province: str = "") -> list[CoverageRow]:
         missing = missing_by_province.get(code, [])
         rows.append(CoverageRow(code, active, active - len(missing), missing))
     return rows
+
+
+# --- record warnings in lists ----------------------------------------------------------------
+
+
+WARNING_DAYS = 31
+
+
+def warnings_for(records) -> dict[int, list[str]]:
+    """Each record's warnings as sentences (bad serial, out of warranty, tier scope), by id.
+
+    One catalogue read, and one tier-scope read per station and day.
+    """
+    catalogues_by_day: dict[dt.date, rules.Catalogues] = {}
+    tz = local_tz()
+    scopes: dict[tuple[int, dt.date], frozenset[str]] = {}
+    found: dict[int, list[str]] = {}
+    for record in records:
+        day = record.completed_at.astimezone(tz).date()  # the day of its report
+        key = (record.station_id, day)
+        if key not in scopes:
+            scopes[key] = allowed_types(record.station_id, day)
+        if day not in catalogues_by_day:
+            catalogues_by_day[day] = load_catalogues(day)
+        result = rules.clean_record(
+            rules.record_fields(record, tz, masked=False),
+            catalogues_by_day[day],
+            report_on=day,
+            tz=tz,
+            allowed_types=scopes[key],
+        )
+        if result.warnings:
+            found[record.id] = [_problem_dict(None, p)["message"] for p in result.warnings]
+    return found
+
+
+def recent_warning_records(station_id: int, today: dt.date | None = None) -> list:
+    """The station's records of the last WARNING_DAYS days that carry a warning, newest first."""
+    today = today or local_today()
+    since = dt.datetime.combine(
+        today - dt.timedelta(days=WARNING_DAYS - 1), dt.time.min, tzinfo=local_tz()
+    )
+    records = list(
+        db.session.execute(
+            select(RepairRecord)
+            .where(RepairRecord.station_id == station_id, RepairRecord.received_at >= since)
+            .order_by(RepairRecord.received_at.desc(), RepairRecord.id.desc())
+        ).scalars()
+    )
+    warned = warnings_for(records)
+    return [(r, warned[r.id]) for r in records if r.id in warned]

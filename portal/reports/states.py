@@ -33,6 +33,7 @@ class DayStatus(LabelledEnum):
     MISSING = "missing", _l("Missing")
     OPEN = "open", _l("Not due yet")
     FUTURE = "future", _l("Future")
+    NOT_DUE = "not_due", _l("Not due (before the agreement)")
 
 
 class RecordSource(LabelledEnum):

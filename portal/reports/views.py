@@ -440,7 +440,7 @@ def month_calendar():
     today = local_today()
     month_arg = request.args.get("month") or ""
     month = _parse_day(f"{month_arg}-01" if month_arg else None, today.replace(day=1))
-    days = services.month_calendar(station.id, month) if station else []
+    days = services.month_calendar(station.id, month, station=station) if station else []
     stations = []
     if can(current_user, Permission.VIEW_ALL_STATIONS):
         stations = db.session.execute(select(Station).order_by(Station.code)).scalars().all()
@@ -519,11 +519,22 @@ def records_export():
     )
 
 
+@bp.route("/warnings")
+@require(Permission.VIEW_REPORTS)
+def warnings():
+    """A station's records of the last weeks that the settlement will question."""
+    station = _station_for_view()
+    rows = services.recent_warning_records(station.id) if station else []
+    return render_template(
+        "reports/warnings.html", station=station, rows=rows, days=services.WARNING_DAYS
+    )
+
+
 @bp.route("/coverage")
 @require(Permission.VIEW_REPORTS, Permission.VIEW_ALL_STATIONS)
 def coverage():
-    today = local_today()
-    day = _parse_day(request.args.get("day"), today)
+    # By default the last day whose deadline has passed: today's reports are not due yet.
+    day = _parse_day(request.args.get("day"), None) or services.last_due_day()
     province = request.args.get("province") or ""
     rows = services.coverage(day, province)
     return render_template(
@@ -563,8 +574,12 @@ def serial_lookup():
 @bp.route("/catalogues")
 @require(Permission.MANAGE_CATALOGUES)
 def catalogues():
+    from portal.reports.facts import load_history
+
     return render_template(
         "reports/catalogues.html",
+        facts=load_history(),
+        today=local_today(),
         entries={kind: services.catalogue_entries(kind) for kind in services.CATALOGUE_KINDS},
     )
 
@@ -583,12 +598,30 @@ def catalogue_edit(kind: str, entry_id: int | None = None):
     if entry is not None:
         form.code.render_kw = {"readonly": True}
         form.code.data = entry.code
+        if request.method == "GET" and kind in services.FACT_FIELDS:
+            # The facts as they will be (the latest version), from today on by default.
+            from portal.reports.facts import load_history
+
+            history = load_history()
+            if kind == "models":
+                pattern, _compiled, months = history.model_rule(entry.code, dt.date.max)
+                form.serial_pattern.data, form.warranty_months.data = pattern, months
+            else:
+                form.category.data = history.fault_category(entry.code, dt.date.max)
+            form.effective_on.data = local_today()
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in fields if hasattr(form, name)}
         if "sort_order" in values and values["sort_order"] is None:
             values["sort_order"] = 0
         ok, _result = submit_form(
-            form, lambda: services.save_catalogue_entry(_actor(), kind, entry, **values)
+            form,
+            lambda: services.save_catalogue_entry(
+                _actor(),
+                kind,
+                entry,
+                effective_on=getattr(getattr(form, "effective_on", None), "data", None),
+                **values,
+            ),
         )
         if ok:
             flash(_("Catalogue saved."), "success")

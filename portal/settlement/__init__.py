@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("settlement", __name__, url_prefix="/settlement")
 
-from portal.settlement import pages  # noqa: E402,F401
+from portal.settlement import pages, rules_views  # noqa: E402,F401

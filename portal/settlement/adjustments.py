@@ -266,19 +266,21 @@ def record_adjustment(
     occurrence: int = 1,
     amount=None,
     reason: str = "",
+    manual: bool = False,
 ) -> Adjustment:
     """Record the adjustment of one event, once: a second call for the same event returns the
     entry already there and changes nothing.
 
     `on` is the day of the event (its month is the entry's month, or the next open one when
     that month's settlement has left draft). `amount` defaults to the rule's amount; a manual
-    rule needs the actor's permission and a reason. The caller's transaction keeps the entry.
+    rule, or any rule recorded by hand (`manual`), needs the actor's permission and a reason.
+    The caller's transaction keeps the entry.
     """
     from portal.settlement.locks import ensure_month_open
     from portal.spares.locks import lock_station
 
     rule = rule_of(rule_code)
-    if rule.trigger is Trigger.MANUAL:
+    if manual or rule.trigger is Trigger.MANUAL:
         if not can(actor, Permission.RECORD_ADJUSTMENTS):
             raise PermissionDenied(_l("You may not record rewards and penalties."))
         if not (reason or "").strip():

@@ -14,7 +14,6 @@ The engine (`rules.judge`) is pure and counts in fen; Decimal appears only here,
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,8 +27,7 @@ from portal.core.db import now_utc
 from portal.core.errors import PermissionDenied
 from portal.core.permissions import Permission, can
 from portal.extensions import db
-from portal.reports.models import DailyReport, DeviceModel, FaultCode, RepairRecord
-from portal.reports.rules import compile_serial_pattern
+from portal.reports.models import DailyReport, RepairRecord
 from portal.reports.states import ReportStatus
 from portal.settlement import adjustments as adj
 from portal.settlement import rules
@@ -78,32 +76,24 @@ def money(fen: int) -> Decimal:
 
 
 class CatalogueRules:
-    """The engine's questions answered from the versioned rules and the catalogues."""
+    """The engine's questions answered from the versioned rules and the versioned catalogue
+    facts (`reports.facts`), each for the record's day."""
 
     def __init__(self, versions: Versions):
+        from portal.reports.facts import load_history
+
         self.versions = versions
-        self._patterns: dict[str, re.Pattern | None] = {}
-        self._warranty: dict[str, int | None] = {}
-        for code, pattern, months in db.session.execute(
-            select(DeviceModel.code, DeviceModel.serial_pattern, DeviceModel.warranty_months)
-        ):
-            self._patterns[code] = compile_serial_pattern(pattern) if pattern else None
-            self._warranty[code] = months
-        # Not dict(result): a Result has keys(), so dict() would read it as a mapping.
-        self._categories = {  # noqa: C416
-            code: category
-            for code, category in db.session.execute(select(FaultCode.code, FaultCode.category))
-        }
+        self.facts = load_history()
 
     def serial_pattern(self, model, day):
-        return self._patterns.get(model)
+        return self.facts.serial_pattern(model, day)
 
     def warranty_months(self, model, day):
-        months = self._warranty.get(model)
+        months = self.facts.warranty_months(model, day)
         return months if months is not None else self.versions.default_warranty_months(day)
 
     def fault_category(self, fault_code, day):
-        return self._categories.get(fault_code, fault_code)
+        return self.facts.fault_category(fault_code, day)
 
     def tier_allows(self, tier, repair_type, day):
         return self.versions.tier_allows(tier, repair_type, day)

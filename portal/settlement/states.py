@@ -11,7 +11,7 @@ class SettlementStatus(LabelledEnum):
     DISPUTED = "disputed", _l("Disputed")
     HQ_APPROVED = "hq_approved", _l("Approved by HQ")
     FINANCE_APPROVED = "finance_approved", _l("Approved by finance (locked)")
-    PAID = "paid", _l("Paid")
+    PAID = "paid", _l("Paid out")
     SUPERSEDED = "superseded", _l("Superseded")
 
 

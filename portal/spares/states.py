@@ -6,7 +6,7 @@ from portal.core.workflow import LabelledEnum, TransitionTable
 
 
 class StockCondition(LabelledEnum):
-    GOOD = "good", _l("Good")
+    GOOD = "good", _l("Good stock")
     DEFECTIVE = "defective", _l("Defective")
 
 

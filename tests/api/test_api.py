@@ -201,3 +201,24 @@ def test_extreme_dates_in_filters_are_not_server_errors(client, db, make):
     for query in ("date_from=0001-01-01", "date_to=9999-12-31"):
         response = client.get(f"/api/v1/records?{query}", headers=bearer(plain))
         assert response.status_code == 200
+
+
+def test_the_api_takes_and_shows_travel_outside_the_home_city(client, db, make):
+    make.catalogues()
+    station = make.station()
+    _token, plain = make.api_token(station)
+    day = local_today() - dt.timedelta(days=1)
+    away = api_record(
+        make, day, 1, on_site="onsite", repair_type="onsite_repair", outside_home_city=True
+    )
+    body = {"report_on": day.isoformat(), "records": [away, api_record(make, day, 2)]}
+    response = client.post("/api/v1/reports", json=body, headers=bearer(plain))
+    assert response.status_code == 201, response.json
+    assert [r["outside_home_city"] for r in response.json["records"]] == [True, False]
+    body = {
+        "report_on": (day - dt.timedelta(days=1)).isoformat(),
+        "records": [api_record(make, day, 3, on_site="instore", outside_home_city=True)],
+    }
+    refused = client.post("/api/v1/reports", json=body, headers=bearer(plain))
+    assert refused.status_code == 422
+    assert "outside_home_city" in str(refused.json)

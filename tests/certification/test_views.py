@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from portal.certification import services
 from portal.certification.models import Application
@@ -38,12 +39,41 @@ def test_sign_up_creates_a_candidate_with_a_draft_application(client, db):
     application = services.application_of(user)
     assert application.status is ApplicationStatus.DRAFT
     assert user.station_id is None
-    _sign_in(client, "xinxing", "long-password-1")
+    # Signed in by the sign-up itself: no second sign-in.
+    assert response.headers["Location"].endswith("/certification/my-application")
     response = client.get("/certification/my-application")
     assert response.headers["Location"].endswith(f"/certification/applications/{application.id}")
     assert client.get("/stations/").status_code == 404
     home = client.get("/").get_data(as_text=True)
     assert "/certification/my-application" in home
+
+
+def test_sign_up_refuses_an_address_that_is_not_an_e_mail(client, db):
+    response = client.post(
+        "/certification/signup",
+        data={
+            "company_name": "某公司",
+            "display_name": "王",
+            "email": "not-an-address",
+            "username": "no-mail",
+            "password": "long-password-1",
+            "confirm": "long-password-1",
+        },
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Enter an e-mail address such as name@example.com." in html
+    assert 'value="not-an-address"' in html
+
+
+def test_login_focuses_its_first_field_and_links_to_sign_up(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert re.search(
+        r'<input[^>]*autofocus[^>]*name="username"|<input[^>]*name="username"[^>]*autofocus', html
+    )
+    assert 'href="/certification/signup"' in html
+    assert 'href="#main"' in html  # the skip link
 
 
 def test_sign_up_keeps_input_on_error(client, db, make):
@@ -218,7 +248,9 @@ def test_home_page_shows_gaps_to_hq_and_the_application_to_a_candidate(client, m
     client.post("/logout")
     login_as("hq")
     home = client.get("/").get_data(as_text=True)
-    assert station.code in home
+    # A count that links to the list behind it; the list names the station.
+    assert re.search(r'href="/certification/compliance"[^>]*data-count="1"', home)
+    assert station.code in client.get("/certification/compliance").get_data(as_text=True)
 
 
 def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):

@@ -28,9 +28,8 @@ def test_candidate_to_station_manager(new_context, sign_in, live_server):
     candidate.fill("input[name=password]", PASSWORD)
     candidate.fill("input[name=confirm]", PASSWORD)
     submit(candidate, "[data-testid=signup-form] button[type=submit]")
-    assert urlsplit(candidate.url).path == "/login"
-
-    sign_in(candidate, "e2e-candidate", PASSWORD)
+    # Signed in at once, on the new application.
+    assert urlsplit(candidate.url).path.startswith("/certification/applications/")
     expect(candidate.locator('[data-nav="stations"]')).to_have_count(0)
     with candidate.expect_navigation():
         candidate.locator('[data-nav="my-application"]').click()

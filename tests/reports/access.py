@@ -23,6 +23,7 @@ ACCESS = {
     "reports.records": {"GET": SEE},
     "reports.records_export": {"GET": SEE},
     "reports.coverage": {"GET": HQ_SIDE},
+    "reports.warnings": {"GET": SEE},
     "reports.serial_lookup": {"GET": HQ_SIDE},
     "reports.catalogues": {"GET": {ADMIN, HQ}},
     "reports.catalogue_edit": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},

@@ -46,7 +46,8 @@ def test_template_has_bilingual_headers_dropdowns_formats_and_instructions(app, 
     assert device.type == "list"
     assert device.formula1.startswith("Codes!")
     assert validations["B2"].type == "date"
-    assert validations["P2"].type == "whole"
+    assert validations["Q2"].type == "whole"  # satisfaction
+    assert validations["M2"].type == "list"  # outside the home city: yes or no
     codes = [c.value for c in workbook["Codes"]["A"]][1:]
     assert "P30" in codes
     assert sheet.column_dimensions["B"].number_format == "yyyy-mm-dd hh:mm"
@@ -206,3 +207,36 @@ def test_write_table_continues_on_a_next_sheet(app):
     assert written == 7
     assert book.sheetnames == ["Rows", "Rows (2)", "Rows (3)"]
     assert [c.value for c in book["Rows (3)"]["A"]] == ["n", 6]
+
+
+def test_the_travel_column_is_read_and_an_older_template_without_it_still_uploads(
+    app, db, make, station
+):
+    from sqlalchemy import select
+
+    from portal.reports.models import RepairRecord
+
+    values = rows(make, 2)
+    values[0].update(on_site="onsite", repair_type="onsite_repair", outside_home_city="是")
+    batch = excel.upload(
+        make.reporter(station),
+        station,
+        DAY,
+        "day.xlsx",
+        fill_template(excel.build_template(), values),
+    )
+    assert batch.outcome == UploadOutcome.IMPORTED, batch.errors
+    stored = (
+        db.session.execute(
+            select(RepairRecord.outside_home_city)
+            .where(RepairRecord.station_id == station.id)
+            .order_by(RepairRecord.ticket_no)
+        )
+        .scalars()
+        .all()
+    )
+    assert stored == [True, False]
+    older = [c for c in excel.COLUMNS if c.field != "outside_home_city"]
+    data = plain_workbook(rows(make, 1, 9), columns=older)
+    batch = excel.upload(make.reporter(station), station, DAY, "old.xlsx", data)
+    assert batch.outcome == UploadOutcome.IMPORTED, (batch.message, batch.errors)

@@ -128,18 +128,69 @@ def test_a_catalogue_edit_audits_every_changed_field(db, make):
     make.catalogues()
     hq = make.user(role="hq")
     entry = services.catalogue_entries("models")[0]
+    months = entry.warranty_months
     services.save_catalogue_entry(
         hq,
         "models",
         entry,
-        name=entry.name,
+        name=entry.name + " Pro",
         serial_pattern=entry.serial_pattern,
-        warranty_months=entry.warranty_months + 6,
+        warranty_months=months,
         active=entry.active,
     )
     audit = entries(db, "DeviceModel", entry.id)[-1]
-    assert audit.before == {"warranty_months": entry.warranty_months - 6}
-    assert audit.after == {"warranty_months": entry.warranty_months}
+    assert audit.after == {"name": entry.name}
+
+
+def test_a_changed_warranty_or_category_is_a_new_version_from_today_on(db, make):
+    from portal.core.errors import DomainError
+    from portal.reports.facts import load_history
+
+    make.catalogues()
+    hq = make.user(role="hq")
+    model = services.catalogue_entries("models")[0]
+    months = model.warranty_months
+    tomorrow = local_today() + dt.timedelta(days=1)
+    change = {
+        "name": model.name,
+        "serial_pattern": model.serial_pattern,
+        "warranty_months": months + 6,
+        "active": True,
+    }
+    with pytest.raises(DomainError, match="takes effect"):
+        services.save_catalogue_entry(hq, "models", model, **change)
+    with pytest.raises(DomainError, match="cannot be before today"):
+        services.save_catalogue_entry(
+            hq, "models", model, effective_on=local_today() - dt.timedelta(days=1), **change
+        )
+    services.save_catalogue_entry(hq, "models", model, effective_on=tomorrow, **change)
+    fault = services.catalogue_entries("faults")[0]
+    services.save_catalogue_entry(
+        hq,
+        "faults",
+        fault,
+        effective_on=tomorrow,
+        name_zh=fault.name_zh,
+        name_en=fault.name_en,
+        category="other",
+        active=True,
+    )
+    history = load_history()
+    assert model.warranty_months == months  # the entry keeps its first version
+    assert history.warranty_months(model.code, local_today()) == months
+    assert history.warranty_months(model.code, tomorrow) == months + 6
+    assert history.fault_category(fault.code, local_today()) == fault.category
+    assert history.fault_category(fault.code, tomorrow) == "other"
+    versioned = (
+        db.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "catalogue.models.fact_versioned")
+        )
+        .scalars()
+        .all()
+    )
+    assert [e.after["warranty_months"] for e in versioned] == [months + 6]
+    assert services.load_catalogues(tomorrow).models[model.code].warranty_months == months + 6
+    assert services.load_catalogues().models[model.code].warranty_months == months
 
 
 # --- explicit actors ---------------------------------------------------------------------

@@ -45,7 +45,11 @@ def raw(**over):
 
 def clean(**over):
     return rules.clean_record(
-        raw(**over), CATALOGUES, report_on=DAY, tz=TZ, is_service_center=False
+        raw(**over),
+        CATALOGUES,
+        report_on=DAY,
+        tz=TZ,
+        allowed_types={"instore_simple", "unit_swap", "onsite_repair"},
     )
 
 
@@ -198,3 +202,58 @@ def test_counts_must_be_whole_and_not_negative():
     clean_counts, problems = rules.check_counts({"received_count": "3", "pending_count": "-1"})
     assert clean_counts["received_count"] == 3
     assert [p.field for p in problems] == ["pending_count"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("p30 000 000 001", "P30000000001"),
+        ("Ｐ３０００００００００１", "P30000000001"),  # full-width letters and digits
+        ("\u3000p30000000001\u3000", "P30000000001"),  # full-width spaces
+        ("P30-000\t000 001", "P30-000000001"),
+    ],
+)
+def test_serials_are_normalized_before_any_check(typed, stored):
+    result = clean(serial_no=typed, standby_serial=typed.lower())
+    assert result.values["serial_no"] == stored
+    assert result.values["standby_serial"] == stored
+    assert "serial_no" not in [p.field for p in result.warnings] or "-" in stored
+    assert rules.parse_parts("LCD*1#Ｐ３０００００００００１") == [("LCD", 1, "P30000000001")]
+
+
+def test_only_types_outside_the_tier_scope_are_warned_about():
+    assert clean(repair_type="unit_swap", standby_serial="P30000000009").warnings == []
+    scoped = rules.clean_record(
+        raw(repair_type="unit_swap", standby_serial="P30000000009"),
+        CATALOGUES,
+        report_on=DAY,
+        tz=TZ,
+        allowed_types={"accessory_sale"},
+    )
+    assert [(p.field, p.message) for p in scoped.warnings] == [("repair_type", "tier_scope")]
+
+
+def test_the_serial_lookup_finds_serials_and_standby_units_typed_any_way(make, db):
+    from portal.reports import services
+
+    station = make.station()
+    report = make.report(station, records=1, parts="")
+    make.update(report.records[0], standby_serial="P30999999999")
+    hq = make.user(role="hq")
+    serial = report.records[0].serial_no
+    typed = " " + serial.lower().replace("p", "Ｐ") + "\u3000"
+    assert [r.id for r in services.serial_history(hq, typed)] == [report.records[0].id]
+    assert [r.id for r in services.serial_history(hq, "p30 999 999 999")] == [report.records[0].id]
+
+
+def test_an_onsite_repair_says_whether_it_was_outside_the_home_city():
+    onsite = {"on_site": "上门"}
+    assert clean(**onsite, outside_home_city="是").values["outside_home_city"] is True
+    assert clean(**onsite, outside_home_city=True).values["outside_home_city"] is True
+    assert clean(**onsite, outside_home_city="").values["outside_home_city"] is False
+    assert clean(**onsite).values["outside_home_city"] is False
+    assert fields(clean(**onsite, outside_home_city="maybe")) == ["outside_home_city"]
+    refused = clean(on_site="instore", outside_home_city="yes")
+    assert [(p.field, p.message) for p in refused.errors] == [
+        ("outside_home_city", "outside_needs_onsite")
+    ]

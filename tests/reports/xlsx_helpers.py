@@ -21,14 +21,16 @@ def fill_template(template: bytes, rows: list[dict]) -> bytes:
     return out.getvalue()
 
 
-def plain_workbook(rows: list[dict], *, sheet_name=RECORDS_SHEET, formula_at=None) -> bytes:
+def plain_workbook(
+    rows: list[dict], *, sheet_name=RECORDS_SHEET, formula_at=None, columns=COLUMNS
+) -> bytes:
     """A minimal workbook with the template's header; formula_at=(row, col) puts a formula."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = sheet_name
-    sheet.append([c.header for c in COLUMNS])
+    sheet.append([c.header for c in columns])
     for values in rows:
-        sheet.append([values.get(c.field) for c in COLUMNS])
+        sheet.append([values.get(c.field) for c in columns])
     if formula_at:
         sheet.cell(row=formula_at[0], column=formula_at[1]).value = "=1+1"
     out = io.BytesIO()

@@ -14,6 +14,9 @@ ACCESS = {
     "settlement.run_page": {"GET": RUNNERS, "POST": RUNNERS},
     "settlement.exports": {"GET": EXPORTERS, "POST": EXPORTERS},
     "settlement.export_download": {"GET": EXPORTERS},
+    "settlement.rules_page": {"GET": {ADMIN, HQ, FINANCE, STATION}},
+    "settlement.rules_change": {"POST": {ADMIN, FINANCE}},
+    "settlement.adjustments_page": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
 }
 
 
@@ -58,6 +61,7 @@ def _settlement(ctx):
 
 URL_ARGS = {
     "settlement.export_download": _export,
+    "settlement.rules_change": lambda ctx: {"which": "validity"},
     "settlement.detail": _settlement,
     "settlement.act": lambda ctx: {**_settlement(ctx), "action": "confirm"},
 }

@@ -305,9 +305,13 @@ def test_station_timeline_shows_its_own_life_only(client, login_as, make):
         object_id=1,
         station_id=station.id,
     )
-    html = client.get(f"/stations/{station.id}").get_data(as_text=True)
-    assert "station.created" in html
-    assert "daily_report.opened" not in html
+    html = client.get(f"/stations/{station.id}", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+    # Events by their names in the user's language, never the event codes.
+    assert "服务站已创建" in html
+    assert "station.created" not in html
+    assert "已开始填写日报" not in html
     assert f"/audit/?station={station.code}" in html
 
 

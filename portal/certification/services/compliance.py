@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.certification import rules
 from portal.certification.models import (
@@ -41,6 +41,15 @@ def application_deposit(application: Application) -> Decimal:
     if account is None and application.station_id:
         account = deposits.account_for_station(application.station_id)
     return deposits.balance(account)
+
+
+def deposit_due(application: Application) -> Decimal | None:
+    """What is left to pay of the approved tier's deposit (None once it is paid in full)."""
+    tier = application.approved_tier or application.requested_tier
+    if tier is None:
+        return None
+    left = requirements_for(tier).deposit - application_deposit(application)
+    return left if left > 0 else None
 
 
 # --- tier rules and compliance -------------------------------------------------------------
@@ -284,11 +293,35 @@ def check_all_stations(actor, on: dt.date | None = None) -> tuple[int, int, int]
     return checked, changed, failing
 
 
-def non_compliant_stations():
-    """Active stations whose last check found gaps, by code."""
-    return db.session.execute(
+def non_compliant_stations(gap: str | None = None):
+    """Active stations whose last check found gaps, by code (only those with gap, if given)."""
+    rows = db.session.execute(
         select(Station, StationCompliance)
         .join(StationCompliance, StationCompliance.station_id == Station.id)
         .where(StationCompliance.compliant.is_(False), Station.status == StationStatus.ACTIVE)
         .order_by(Station.code)
     ).all()
+    if gap:
+        rows = [r for r in rows if any(g.get("key") == gap for g in r[1].gaps or [])]
+    return rows
+
+
+def non_compliant_count(gap: str | None = None) -> int:
+    """How many active stations the last check found with gaps (with gap, if given).
+
+    Without gap one COUNT query; with gap only the non-compliant rows' gap lists are read.
+    """
+    where = (StationCompliance.compliant.is_(False), Station.status == StationStatus.ACTIVE)
+    if gap is None:
+        return db.session.execute(
+            select(func.count())
+            .select_from(StationCompliance)
+            .join(Station, Station.id == StationCompliance.station_id)
+            .where(*where)
+        ).scalar_one()
+    gap_lists = db.session.execute(
+        select(StationCompliance.gaps)
+        .join(Station, Station.id == StationCompliance.station_id)
+        .where(*where)
+    ).scalars()
+    return sum(1 for gaps in gap_lists if any(g.get("key") == gap for g in gaps or []))

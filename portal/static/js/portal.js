@@ -6,3 +6,10 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// A table wider than its box scrolls sideways: make the box reachable by keyboard.
+document.querySelectorAll(".table-responsive").forEach((box) => {
+  if (box.scrollWidth > box.clientWidth) {
+    box.tabIndex = 0;
+  }
+});
