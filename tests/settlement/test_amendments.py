@@ -111,3 +111,47 @@ def test_a_real_month_locked_reopened_corrected_and_recomputed(db, make, people)
     assert changed["valid_count"] == 1
     assert changed["labour"] == amendment.labour - first.labour > 0
     assert db.session.get(Settlement, first.id).status == S.SUPERSEDED
+
+
+def test_reopening_from_the_page_shows_the_amendment_and_its_difference(
+    client, db, make, login_as, monkeypatch
+):
+    station = make.station()
+    paid = settlement_of(db, {"station": station, "runner": make.user(role="finance")}, "paid")
+
+    def recomputed(month, station_ids, actor, progress=None):
+        current = db.session.execute(
+            select(Settlement).where(
+                Settlement.station_id == station_ids[0],
+                Settlement.month == month,
+                Settlement.superseded_at.is_(None),
+            )
+        ).scalar_one()
+        current.net = Decimal("95.50")
+
+    monkeypatch.setattr("portal.settlement.run.run_month", recomputed)
+    login_as("finance")
+    response = client.post(
+        f"/settlement/{paid.id}/reopen", data={"version": str(paid.version), "reason": ""}
+    )
+    assert response.status_code == 422
+    assert "Say why the settlement is reopened." in response.get_data(as_text=True)
+    response = client.post(
+        f"/settlement/{paid.id}/reopen",
+        data={"version": str(paid.version), "reason": "a refused record was valid"},
+    )
+    assert response.status_code == 302
+    amendment = db.session.execute(
+        select(Settlement).where(Settlement.station_id == station.id, Settlement.revision == 2)
+    ).scalar_one()
+    assert response.headers["Location"].endswith(f"/settlement/{amendment.id}")
+    page = client.get(f"/settlement/{amendment.id}").get_data(as_text=True)
+    assert "data-difference" in page
+    assert "15.50" in page  # 95.50 now against 80.00 before
+    assert "Revision 2" in page
+    old = client.get(f"/settlement/{paid.id}").get_data(as_text=True)
+    assert "superseded by an amendment" in old
+    assert "data-action=" not in old
+    listing = client.get("/settlement/?month=2026-10").get_data(as_text=True)
+    assert f"/settlement/{amendment.id}" in listing
+    assert f'/settlement/{paid.id}"' not in listing
