@@ -3,6 +3,7 @@ test database rolls each test back, which another thread or process could not se
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -180,3 +181,45 @@ def test_jobs_restart_command_runs_a_failed_job_here(runner, db, make):
     assert "1/2" in result.output
     assert f"job {job.id}: failed" in result.output
     assert db.session.get(jobs.Job, job.id).attempts == 2
+
+
+def test_rq_worker_runs_the_portals_own_kinds(committed_db, tmp_path):
+    """The worker knows every kind the portal queues (here a month's export) by itself."""
+    _redis_or_skip()
+    from portal.settlement import export
+
+    queue_name = f"portal-test-{uuid.uuid4().hex[:12]}"
+    app = _app(committed_db, JOBS_RUNNER="rq", REDIS_URL=REDIS_URL, JOBS_QUEUE=queue_name)
+    with app.app_context():
+        queue = jobs.rq_queue(app)
+        try:
+            job_id = export.start_export(dt.date(2026, 10, 1), SYSTEM, locale="en").id
+            db.session.commit()
+            env = {
+                **os.environ,
+                "DATABASE_URL": committed_db,
+                "REDIS_URL": REDIS_URL,
+                "JOBS_QUEUE": queue_name,
+                "PORTAL_INSTANCE_PATH": str(tmp_path),
+                "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                "SECRET_KEY": "t",
+            }
+            result = subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "portal", "jobs", "worker", "--burst"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr[-2000:]
+            db.session.expire_all()
+            done = db.session.get(jobs.Job, job_id)
+            assert done.state == jobs.JobState.DONE, (done.error, result.stderr[-2000:])
+            record = db.session.get(export.SettlementExport, done.result["export_id"])
+            assert (tmp_path / "uploads" / "exports" / record.stored_name).is_file()
+        finally:
+            queue.delete(delete_jobs=True)
+            db.session.remove()
+            db.engine.dispose()
