@@ -689,7 +689,11 @@ def _export_job(ctx: jobs.JobContext) -> dict:
 
 def start_export(month: dt.date, actor, *, station_id=None, locale="zh", here=False):
     """Queue the month's export as a job (the station's own, for a station user)."""
+    from portal.stations.models import Station
+
     station_id = check_export_scope(actor, station_id)
+    if station_id is not None and db.session.get(Station, station_id) is None:
+        raise DomainError(_l("No such station."), field="station_id")
     params = {"month": f"{month:%Y-%m}", "station_id": station_id, "locale": locale}
     return jobs.enqueue(EXPORT_JOB, params, actor, station_id=station_id, here=here)
 

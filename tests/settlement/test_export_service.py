@@ -238,3 +238,14 @@ def test_export_command_refuses_a_bad_month(runner, db):
     result = runner.invoke(args=["settlement", "export", "--month", "10/2026", "--out", "x.xlsx"])
     assert result.exit_code != 0
     assert "YYYY-MM" in result.output
+
+
+def test_an_unknown_station_is_refused_before_a_job_starts(client, db, login_as):
+    login_as("hq")
+    response = client.post(
+        "/settlement/exports",
+        data={"month": "2026-10", "station_id": "999999"},
+        follow_redirects=True,
+    )
+    assert "No such station." in response.get_data(as_text=True)
+    assert db.session.execute(select(jobs.Job)).first() is None
