@@ -94,10 +94,14 @@ class Job(db.Model):
         return found.label if found else self.kind
 
     def is_stale(self, now: dt.datetime | None = None) -> bool:
-        """Running, but its heartbeat stopped: its process died."""
-        if self.state != JobState.RUNNING:
+        """Running, but its heartbeat stopped: its process died. With the thread runner, a job
+        still waiting that long was lost with the process that queued it."""
+        if self.state == JobState.RUNNING:
+            beat = self.heartbeat_at or self.started_at or self.created_at
+        elif self.state == JobState.QUEUED and runner_name() == "thread":
+            beat = self.heartbeat_at or self.created_at  # (re)queued at
+        else:
             return False
-        beat = self.heartbeat_at or self.started_at or self.created_at
         return (now or now_utc()) - beat > stale_after()
 
     def shown_state(self, now: dt.datetime | None = None) -> JobState:
@@ -380,7 +384,7 @@ def restart(job: Job, actor, *, here: bool = False) -> Job:
             result=None,
             started_at=None,
             finished_at=None,
-            heartbeat_at=None,
+            heartbeat_at=now_utc(),  # while queued: when it was queued again
         )
         .execution_options(synchronize_session=False)
     )

@@ -211,3 +211,22 @@ def test_finance_does_not_see_a_kind_it_may_not_run(client, db, make, login_as):
     db.session.commit()
     login_as("finance")
     assert client.get(f"/jobs/{job.id}/progress").status_code == 404
+
+
+def test_a_job_left_waiting_by_the_thread_runner_can_be_restarted(db, app, make):
+    user = make.user(role="hq")
+    job = jobs.enqueue("test.count", {}, user)
+    job.created_at = now_utc() - dt.timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 5)
+    db.session.commit()
+    assert job.shown_state() == jobs.JobState.QUEUED  # the manual runner: it waits for a call
+    app.config["JOBS_RUNNER"] = "thread"
+    try:
+        assert job.shown_state() == jobs.JobState.FAILED  # its process is gone
+        jobs.restart(job, user, here=True)
+        assert job.shown_state() == jobs.JobState.QUEUED  # queued again just now
+    finally:
+        app.config["JOBS_RUNNER"] = "manual"
+    db.session.commit()
+    assert job.state == jobs.JobState.QUEUED
+    jobs.run_queued()
+    assert db.session.get(jobs.Job, job.id).state == jobs.JobState.DONE
