@@ -25,11 +25,18 @@ class MonthLocked(DomainError):
     """The station's month is settled and locked."""
 
 
-def current_status(station_id: int, day: dt.date) -> SettlementStatus | None:
-    """The status of the station's current (not superseded) settlement of day's month."""
+def current_status(
+    station_id: int, day: dt.date, *, for_change: bool = False
+) -> SettlementStatus | None:
+    """The status of the station's current (not superseded) settlement of day's month.
+
+    for_change: the caller is about to change the month's data, so the settlement row is read
+    FOR SHARE (PostgreSQL): an approval being committed at that moment is waited for and then
+    seen, and an approval waits until this change is committed. The lock cannot be slipped past.
+    """
     from portal.settlement.models import Settlement
 
-    return db.session.execute(
+    stmt = (
         select(Settlement.status)
         .where(
             Settlement.station_id == station_id,
@@ -38,11 +45,14 @@ def current_status(station_id: int, day: dt.date) -> SettlementStatus | None:
         )
         .order_by(Settlement.id.desc())
         .limit(1)
-    ).scalar()
+    )
+    if for_change:
+        stmt = stmt.with_for_update(read=True)
+    return db.session.execute(stmt).scalar()
 
 
-def is_locked(station_id: int, day: dt.date) -> bool:
-    return current_status(station_id, day) in LOCKED_STATES
+def is_locked(station_id: int, day: dt.date, *, for_change: bool = False) -> bool:
+    return current_status(station_id, day, for_change=for_change) in LOCKED_STATES
 
 
 def ensure_month_open(station_id: int, day: dt.date | dt.datetime) -> None:
@@ -52,7 +62,7 @@ def ensure_month_open(station_id: int, day: dt.date | dt.datetime) -> None:
     """
     if isinstance(day, dt.datetime):
         day = day.astimezone(local_tz()).date() if day.tzinfo else day.date()
-    if is_locked(station_id, day):
+    if is_locked(station_id, day, for_change=True):
         raise MonthLocked(
             _l(
                 "The settlement of %(month)s for this station is approved by finance and "

@@ -116,3 +116,63 @@ def test_confirm_and_dispute_at_once_exactly_one_wins(app, committed):
         ).scalar_one()
         assert status == (S.CONFIRMED if winner == "confirm" else S.DISPUTED)
         db.session.remove()
+
+
+@pytest.mark.postgres_only
+def test_a_change_waits_for_an_approval_being_committed_and_is_then_refused(app, committed):
+    """Finance approves (not yet committed) while a stock change asks whether the month is
+    open: the question waits for the approval and gets "locked", never the old answer."""
+    import time
+
+    from portal.settlement import locks
+
+    with app.test_request_context():
+        make = Factories(db)
+        station = make.station()
+        approver = make.user(role="finance")
+        settlement = settlement_of(
+            db, {"station": station, "runner": make.user(role="finance")}, "hq_approved"
+        )
+        ids = (settlement.id, station.id, approver.id, settlement.month)
+        db.session.commit()
+        db.session.remove()
+    settlement_id, station_id, approver_id, month = ids
+    flushed = threading.Event()
+    outcome = {}
+
+    def approve():
+        with app.test_request_context():
+            try:
+                from portal.auth.models import User
+
+                workflow.finance_approve(
+                    db.session.get(User, approver_id), db.session.get(Settlement, settlement_id)
+                )
+                db.session.flush()  # the row is updated and locked, not yet committed
+                flushed.set()
+                time.sleep(0.5)
+                db.session.commit()
+                outcome["approved_at"] = time.monotonic()
+            finally:
+                db.session.remove()
+
+    def change():
+        flushed.wait(timeout=10)
+        with app.test_request_context():
+            try:
+                locks.ensure_month_open(station_id, month)
+                outcome["change"] = "allowed"
+            except locks.MonthLocked:
+                outcome["change"] = "locked"
+                outcome["answered_at"] = time.monotonic()
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=change)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcome["change"] == "locked"
+    assert outcome["answered_at"] >= outcome["approved_at"]
