@@ -56,6 +56,7 @@ from portal.settlement.catalogue import (  # noqa: F401
     TierScope,
     ValidityParameters,
 )
+from portal.settlement.earlier import EarlierRepair, EarlierRepairImport  # noqa: F401
 from portal.settlement.export import SettlementExport  # noqa: F401
 from portal.settlement.models import Settlement, SettlementLine  # noqa: F401
 from portal.spares.models import DepositAccount, DepositEntry  # noqa: F401

@@ -103,3 +103,25 @@ def show_command(month, as_json):
             f"{row['code']}\t{row['state']}\tvalid {row['valid']}\tinvalid {row['invalid']}"
             f"\tnet {row['net']}\tcarried {row['carried_out']}"
         )
+
+
+@settlement_cli.command("import-earlier")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_earlier_command(path):
+    """Import repairs done before the portal (all or nothing; the same rows twice: no change)."""
+    import os
+
+    from portal.core.imports import ImportRefused
+    from portal.settlement import earlier
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        batch = earlier.import_earlier_repairs(SYSTEM, os.path.basename(path), data)
+        db.session.commit()
+    except ImportRefused as refused:
+        db.session.rollback()
+        for p in refused.problems:
+            click.echo(f"row {p['row']}\t{p['column']}\t{p['message']}", err=True)
+        raise click.ClickException(str(refused.message)) from None
+    click.echo(f"{batch.added_count} added, {batch.row_count} rows, sha256 {batch.sha256}")

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -292,3 +293,79 @@ def adjustments_page():
         .limit(50)
     ).all()
     return render_template("settlement/adjustments.html", form=form, recent=recent), status
+
+
+# --- earlier repairs (HQ): repairs from before the portal, for the repeat rule ---------------
+
+
+class EarlierImportForm(FlaskForm):
+    file = FileField(
+        _l("Workbook (.xlsx) filled from the template"),
+        validators=[FileRequired(), FileAllowed(["xlsx"], _l("An .xlsx workbook, please."))],
+    )
+    form_token = OneTimeTokenField()
+
+
+@bp.route("/earlier-repairs/template.xlsx")
+@require(Permission.MANAGE_STATIONS)
+def earlier_template():
+    from flask import Response
+
+    from portal.settlement import earlier
+
+    return Response(
+        earlier.template_bytes(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=earlier-repairs-template.xlsx"},
+    )
+
+
+@bp.route("/earlier-repairs", methods=["GET", "POST"])
+@require(Permission.MANAGE_STATIONS)
+def earlier_repairs():
+    from portal.core.imports import ImportRefused
+    from portal.settlement import earlier
+
+    form = EarlierImportForm()
+    problems, status = [], 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            upload = form.file.data
+            data = upload.read(MAX_IMPORT_BYTES + 1)
+            if len(data) > MAX_IMPORT_BYTES:
+                form.file.errors.append(_("The file is larger than 10 MB."))
+            else:
+                try:
+                    ok, batch = submit_form(
+                        form,
+                        lambda: earlier.import_earlier_repairs(_actor(), upload.filename, data),
+                    )
+                except ImportRefused as refused:
+                    db.session.rollback()
+                    flash(str(refused.message), "danger")
+                    problems = refused.problems
+                    ok = False
+                if ok:
+                    flash(
+                        _(
+                            "%(added)d earlier repairs imported (%(rows)d rows; the rest were "
+                            "there already).",
+                            added=batch.added_count,
+                            rows=batch.row_count,
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("settlement.earlier_repairs"))
+    return (
+        render_template(
+            "settlement/earlier_repairs.html",
+            form=form,
+            problems=problems,
+            imports=earlier.recent_imports(),
+        ),
+        status,
+    )
+
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024

@@ -30,7 +30,7 @@ from portal.extensions import db
 from portal.reports.models import DailyReport, RepairRecord
 from portal.reports.states import ReportStatus
 from portal.settlement import adjustments as adj
-from portal.settlement import rules
+from portal.settlement import earlier, rules
 from portal.settlement.catalogue import Versions, load_versions
 from portal.settlement.models import Settlement, SettlementLine
 from portal.settlement.states import SettlementStatus
@@ -180,7 +180,13 @@ def _repairs_between(start: dt.date, after: dt.date) -> list[rules.PriorRepair]:
             RepairRecord.completed_at < high,
         )
     )
-    return [rules.PriorRepair(rid, serial, fault, at) for rid, serial, fault, at in rows]
+    repairs = [rules.PriorRepair(rid, serial, fault, at) for rid, serial, fault, at in rows]
+    # Repairs from before the portal count too (imported by HQ; they have no record id).
+    repairs.extend(
+        rules.PriorRepair(None, serial, fault, at)
+        for serial, fault, at in earlier.repaired_between(low, high)
+    )
+    return repairs
 
 
 def _tiers(station_ids: list[int]) -> dict[int, list[tuple[dt.date, dt.date | None, str]]]:
@@ -330,6 +336,7 @@ def _run_batch(chunk, first, after, versions, engine_rules, history, tz, actor, 
     _satisfaction_rewards(todo, first, after, actor)
     sums = _adjustment_sums(todo, first)
     carried = _carried_in(todo, first)
+    used_tickets = earlier.tickets_of(todo)
     used = versions.as_json(first, after - dt.timedelta(days=1))
     line_rows = []
     for sid in todo:
@@ -337,7 +344,7 @@ def _run_batch(chunk, first, after, versions, engine_rules, history, tz, actor, 
         if settlement.status not in RECOMPUTABLE:  # created by a concurrent run and moved on
             result.skipped += 1
             continue
-        judged = rules.judge(facts[sid], history, engine_rules)
+        judged = rules.judge(facts[sid], history, engine_rules, earlier_tickets=used_tickets)
         labour = sum(j.fee_cents for j in judged)
         travel = sum(j.travel_cents for j in judged)
         rewards, penalties, deductions = sums.get(sid, (0, 0, 0))

@@ -78,10 +78,11 @@ def test_audit_page_filters_and_is_read_only(client, login_as, make, app):
     login_as("hq")
     station = make.station(name="审计对象")
     html = client.get(f"/audit/?object_type=Station&object_id={station.id}").get_data(as_text=True)
-    assert "<code>station.created</code>" in html
+    assert 'data-action="station.created"' in html
+    assert "<td>Station created</td>" in html  # the event by its name, not its code
     assert "审计对象" in html
     html = client.get("/audit/?action=no.such.action").get_data(as_text=True)
-    assert "<code>station.created</code>" not in html
+    assert 'data-action="station.created"' not in html
     audit_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/audit")]
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
 
@@ -100,7 +101,7 @@ def test_audit_page_date_filter_uses_local_days(client, login_as, make, db):
     def shown(query):
         html = client.get(f"/audit/?object_type=Station&object_id={station.id}&{query}")
         html = html.get_data(as_text=True)
-        return {a for a in ("probe.evening", "probe.night") if f"<code>{a}</code>" in html}
+        return {a for a in ("probe.evening", "probe.night") if f'data-action="{a}"' in html}
 
     assert shown("from=2026-03-02&to=2026-03-02") == {"probe.night"}
     assert shown("from=2026-03-01&to=2026-03-01") == {"probe.evening"}
@@ -116,5 +117,5 @@ def test_audit_page_filters_by_station_code(client, login_as, make):
     html = client.get(f"/audit/?station={one.code.lower()}").get_data(as_text=True)
     assert "甲站" in html
     assert "乙站" not in html
-    assert "<code>" in client.get("/audit/").get_data(as_text=True)
-    assert "<code>" not in client.get("/audit/?station=XX-NO-0000").get_data(as_text=True)
+    assert "data-action=" in client.get("/audit/").get_data(as_text=True)
+    assert "data-action=" not in client.get("/audit/?station=XX-NO-0000").get_data(as_text=True)

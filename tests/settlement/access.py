@@ -17,6 +17,8 @@ ACCESS = {
     "settlement.rules_page": {"GET": {ADMIN, HQ, FINANCE, STATION}},
     "settlement.rules_change": {"POST": {ADMIN, FINANCE}},
     "settlement.adjustments_page": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
+    "settlement.earlier_repairs": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
+    "settlement.earlier_template": {"GET": {ADMIN, HQ}},
 }
 
 
