@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 
 from flask import (
     Response,
@@ -20,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core import jobs
@@ -28,7 +29,7 @@ from portal.core.dates import local_today
 from portal.core.errors import DomainError
 from portal.core.forms import CHANGED_MEANWHILE
 from portal.core.inputs import int_arg
-from portal.core.pagination import keyset_page
+from portal.core.pagination import KeysetPage, keyset_page
 from portal.core.permissions import Permission, require, sees_all_stations
 from portal.core.regions import PROVINCES, province_choices
 from portal.core.scoping import get_scoped_or_404, scope_to_user
@@ -176,23 +177,80 @@ def index():
     ).order_by(None)
     row = db.session.execute(totals_stmt).one()
     totals = {"count": row[0], **{f: row[i + 1] for i, f in enumerate(TOTAL_FIELDS)}}
-    page = keyset_page(
-        stmt,
-        Settlement.id,
-        after=int_arg(request.args, "after", minimum=0),
-        before=int_arg(request.args, "before", minimum=0),
-        size=current_app.config["PAGE_SIZE"],
-    )
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "code"
+    page = _sorted_page(stmt, sort)
     return render_template(
         "settlement/index.html",
         month=month,
         flt=flt,
+        sort=sort,
         page=page,
         totals=totals,
         SettlementStatus=SettlementStatus,
         Tier=Tier,
         provinces=province_choices(),
     )
+
+
+SORTS = ("code", "net")
+
+
+def _key(sort: str, text: str | None):
+    """A page key from a link: a station code, or (net, id) for the net order; None if bad."""
+    text = (text or "").strip()[:60]
+    if not text:
+        return None
+    if sort == "code":
+        return text
+    net, _, ident = text.rpartition(":")
+    try:
+        return Decimal(net), int(ident)
+    except (ArithmeticError, ValueError):
+        return None
+
+
+def _sorted_page(stmt, sort: str) -> KeysetPage:
+    """One page of the month's settlements by station code (A-Z) or by net payable (largest
+    first), keyset-paged on the sort key and the id (deep pages cost what the first costs)."""
+    size = current_app.config["PAGE_SIZE"]
+    after, before = _key(sort, request.args.get("after")), _key(sort, request.args.get("before"))
+    forward = before is None
+    key = after if forward else before
+    if sort == "code":
+        if key is not None:
+            stmt = stmt.where(Station.code > key if forward else Station.code < key)
+        order = (Station.code.asc(),) if forward else (Station.code.desc(),)
+    else:
+        if key is not None:
+            net, ident = key
+            if forward:
+                stmt = stmt.where(
+                    or_(Settlement.net < net, and_(Settlement.net == net, Settlement.id < ident))
+                )
+            else:
+                stmt = stmt.where(
+                    or_(Settlement.net > net, and_(Settlement.net == net, Settlement.id > ident))
+                )
+        if forward:
+            order = (Settlement.net.desc(), Settlement.id.desc())
+        else:
+            order = (Settlement.net.asc(), Settlement.id.asc())
+    rows = list(db.session.execute(stmt.order_by(*order).limit(size + 1)).scalars())
+    more = len(rows) > size
+    rows = rows[:size]
+    if not forward:
+        rows.reverse()
+
+    def key_of(settlement):
+        if sort == "code":
+            return settlement.station.code
+        return f"{settlement.net}:{settlement.id}"
+
+    first = key_of(rows[0]) if rows else None
+    last = key_of(rows[-1]) if rows else None
+    if forward:
+        return KeysetPage(rows, last if more else None, first if (after and rows) else None)
+    return KeysetPage(rows, last if rows else None, first if more else None)
 
 
 TOTAL_FIELDS = (

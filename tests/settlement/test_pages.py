@@ -196,3 +196,43 @@ def test_home_page_lists_what_waits(client, db, make, login_as):
     assert "2026-10: approved by HQ, to approve for payment</a>: 1" in page
     assert "to confirm or dispute" not in page
     assert other.status == S.HQ_APPROVED
+
+
+def _walk(client, url):
+    """Every station code of a listing, following its next links; and the pages' URLs."""
+    codes, urls = [], []
+    while url:
+        urls.append(url)
+        page = client.get(url).get_data(as_text=True)
+        codes += re.findall(r'data-settlement="([^"]+)"', page)
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    return codes, urls
+
+
+def test_month_list_sorts_by_code_or_net_with_keyset_pages(client, db, make, login_as, app):
+    runner = make.user(role="finance")
+    nets = ["10.00", "99.99", "10.00", "0.00", "250.50"]
+    stations = []
+    for net in nets:
+        station = make.station()
+        settlement_of(db, {"station": station, "runner": runner}, net=Decimal(net))
+        stations.append((station.code, Decimal(net)))
+    login_as("finance")
+    size = app.config["PAGE_SIZE"]
+    app.config["PAGE_SIZE"] = 2
+    try:
+        by_code, urls = _walk(client, "/settlement/?month=2026-10")
+        assert by_code == sorted(code for code, _ in stations)
+        assert len(urls) == 3
+        by_net, _urls = _walk(client, "/settlement/?month=2026-10&sort=net")
+        assert sorted(by_net) == sorted(by_code)
+        assert [dict(stations)[c] for c in by_net] == sorted((n for _, n in stations), reverse=True)
+        # Back from the last page gives the page before it.
+        last = client.get(urls[-1]).get_data(as_text=True)
+        back = re.search(r'href="([^"]+)" rel="prev"', last).group(1).replace("&amp;", "&")
+        page = client.get(back).get_data(as_text=True)
+        assert re.findall(r'data-settlement="([^"]+)"', page) == by_code[2:4]
+        assert client.get("/settlement/?month=2026-10&sort=net&after=rubbish").status_code == 200
+    finally:
+        app.config["PAGE_SIZE"] = size
