@@ -74,7 +74,7 @@ def test_finance_runs_approves_and_downloads_the_month(new_context, sign_in, liv
     link = approver.locator("[data-export-download]").first
     expect(link).to_be_visible(timeout=60_000)  # the page reloads when the job is done
     sha = approver.locator("[data-sha256]").first.inner_text().strip()
-    with approver.expect_download() as info:
+    with approver.expect_download(timeout=60_000) as info:
         link.click()
     path = tmp_path / "month.xlsx"
     info.value.save_as(path)
