@@ -22,8 +22,9 @@ def submit(page, locator):
 
 
 def test_finance_runs_approves_and_downloads_the_month(new_context, sign_in, live_server, tmp_path):
-    # The demo data holds the reports of the last 30 days: this month's, in the portal's zone.
-    month = f"{dt.datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m}"
+    # The demo data holds last month's reports whole (a month is locked only once it is over).
+    this_month = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().replace(day=1)
+    month = f"{this_month - dt.timedelta(days=1):%Y-%m}"
 
     # --- finance runs the month for the demo station and watches the progress bar ----------
     finance = new_context().new_page()
