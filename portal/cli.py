@@ -164,6 +164,7 @@ def init_commands(app: Flask) -> None:
     from portal.jobs.cli import jobs_cli
     from portal.settlement.cli import settlement_cli
     from portal.spares.cli import spares_cli
+    from portal.stations.cli import stations_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(certification_cli)
@@ -172,6 +173,7 @@ def init_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(settlement_cli)
     app.cli.add_command(spares_cli)
+    app.cli.add_command(stations_cli)
     app.cli.add_command(demo_data)
     app.cli.add_command(backup)
     app.cli.add_command(prune_tokens)

@@ -15,6 +15,8 @@ ACCESS = {
     "stations.index": {"GET": HQ_SIDE | {STATION}},
     "stations.detail": {"GET": HQ_SIDE | {STATION}},
     "stations.create": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
+    "stations.import_page": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
+    "stations.import_template": {"GET": {ADMIN, HQ}},
     "stations.edit": {"GET": {ADMIN, HQ}, "POST": {ADMIN, HQ}},
     "audit.index": {"GET": {ADMIN, HQ}},
 }

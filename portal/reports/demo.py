@@ -152,8 +152,9 @@ def _record(station: Station, day: dt.date, n: int, rng: random.Random, pool: li
     }
 
 
-def load(days: int = 30) -> None:
-    """Catalogues, then the last month of reports for the active demo stations."""
+def load(days: int | None = None) -> None:
+    """Catalogues, then the reports for the active demo stations from the first day of last
+    month (a whole month to settle) to yesterday."""
     load_catalogues()
     db.session.flush()
     from portal.stations.demo import DEMO_STATIONS
@@ -164,6 +165,9 @@ def load(days: int = 30) -> None:
     ).scalars()
     today = local_today()
     tz = local_tz()
+    if days is None:
+        last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        days = min((today - last_month).days, 59)  # reports go back at most 60 days
     for station in stations:
         pool: list = []
         for back in range(days, 0, -1):

@@ -14,6 +14,7 @@ The engine (`rules.judge`) is pure and counts in fen; Decimal appears only here,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -71,7 +72,9 @@ def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
     return first, adj.next_month(first)
 
 
+@functools.lru_cache(maxsize=4096)
 def money(fen: int) -> Decimal:
+    """Integer fen as Decimal yuan (cached: a month has few distinct line amounts)."""
     return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
 
 

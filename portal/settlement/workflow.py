@@ -185,6 +185,21 @@ def hq_approve(actor, settlement: Settlement, *, expected_version: int | None = 
     return settlement
 
 
+def check_month_over(settlement: Settlement) -> None:
+    """A month is locked only once it is over: its last reports may still come in until then."""
+    from portal.core.dates import local_today
+    from portal.settlement.adjustments import next_month
+
+    first_open_day = next_month(settlement.month)
+    if local_today() < first_open_day:
+        raise DomainError(
+            _l(
+                "The month is not over yet: finance can approve (and lock) it from %(day)s.",
+                day=first_open_day.isoformat(),
+            )
+        )
+
+
 def check_separation(actor, settlement: Settlement) -> None:
     """Whoever ran the settlement or approved it for HQ may not give the finance approval."""
     if is_system(actor):
@@ -205,6 +220,7 @@ def finance_approve(
     """Finance approves: the settlement and its station's month are locked."""
     target = _check(actor, settlement, "finance_approve", expected_version)
     check_separation(actor, settlement)
+    check_month_over(settlement)
     tracker = audit.track(settlement)
     settlement.status = target
     settlement.finance_approved_by_id = actor.id
@@ -320,7 +336,8 @@ def allowed_actions(user, settlement: Settlement) -> list[Action]:
         if name == "finance_approve":
             try:
                 check_separation(user, settlement)
-            except PermissionDenied:
+                check_month_over(settlement)
+            except (PermissionDenied, DomainError):
                 continue
         found.append(spec)
     return found

@@ -22,10 +22,10 @@ def submit(page, locator):
 
 
 def test_finance_runs_approves_and_downloads_the_month(new_context, sign_in, live_server, tmp_path):
-    # Last month (the demo data holds the reports of the last 30 days): locking it leaves this
-    # month's stock and reports, which the other browser tests change, open.
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    month = f"{today.replace(day=1) - dt.timedelta(days=1):%Y-%m}"
+    # Last month: the demo data holds its reports whole, and a month is locked only once it is
+    # over (locking it leaves this month's stock and reports, which other browser tests change).
+    this_month = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().replace(day=1)
+    month = f"{this_month - dt.timedelta(days=1):%Y-%m}"
 
     # --- finance runs the month for the demo station and watches the progress bar ----------
     finance = new_context().new_page()
@@ -76,7 +76,7 @@ def test_finance_runs_approves_and_downloads_the_month(new_context, sign_in, liv
     link = approver.locator("[data-export-download]").first
     expect(link).to_be_visible(timeout=60_000)  # the page reloads when the job is done
     sha = approver.locator("[data-sha256]").first.inner_text().strip()
-    with approver.expect_download() as info:
+    with approver.expect_download(timeout=60_000) as info:
         link.click()
     path = tmp_path / "month.xlsx"
     info.value.save_as(path)

@@ -186,3 +186,15 @@ def test_payment_needs_a_reference_and_a_day_not_in_the_future(db, people):
         )
     assert refused.value.field == "paid_on"
     assert s.status == S.FINANCE_APPROVED
+
+
+def test_a_month_is_locked_only_once_it_is_over(db, make):
+    from portal.core.dates import local_today
+    from portal.core.errors import DomainError
+
+    station = make.station()
+    this_month = make.settlement(station, local_today().replace(day=1), status="hq_approved")
+    finance = make.user(role="finance")
+    assert "finance_approve" not in [a.name for a in workflow.allowed_actions(finance, this_month)]
+    with pytest.raises(DomainError, match="not over yet"):
+        workflow.finance_approve(finance, this_month)
