@@ -93,14 +93,18 @@ class RecordForm(FlaskForm):
 
     def set_choices(self, catalogues: dict, locale: str) -> None:
         zh = locale.startswith("zh")
-        self.device_model.choices = [(m.code, f"{m.code} {m.name}") for m in catalogues["models"]]
-        self.fault_code.choices = [
+        # Nothing a person must choose is chosen for them: each list starts empty.
+        blank = [("", str(_l("— choose —")))]
+        self.device_model.choices = blank + [
+            (m.code, f"{m.code} {m.name}") for m in catalogues["models"]
+        ]
+        self.fault_code.choices = blank + [
             (f.code, f"{f.code} {f.name_zh if zh else f.name_en}") for f in catalogues["faults"]
         ]
-        self.repair_type.choices = [
+        self.repair_type.choices = blank + [
             (t.code, t.name_zh if zh else t.name_en) for t in catalogues["types"]
         ]
-        self.result.choices = [
+        self.result.choices = blank + [
             (r.code, r.name_zh if zh else r.name_en) for r in catalogues["results"]
         ]
 

@@ -23,6 +23,10 @@ MESSAGES = {
     "warranty_needs_purchase": _l("A warranty repair needs the purchase date."),
     "location_word": _l("Write onsite or instore."),
     "yes_no_word": _l("Write yes or no."),
+    "onsite_type_in_store": _l(
+        "An in-store record cannot have the repair type on-site repair: choose another type "
+        "or mark the record on site."
+    ),
     "outside_needs_onsite": _l(
         "Only an on-site repair can be outside the home city (travel allowance)."
     ),

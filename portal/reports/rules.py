@@ -428,6 +428,8 @@ def clean_record(
             err("outside_home_city", "yes_no_word")
     if v.get("outside_home_city") and v.get("on_site") is False:
         err("outside_home_city", "outside_needs_onsite")
+    if v.get("on_site") is False and _text(raw.get("repair_type")).lower() == "onsite_repair":
+        err("repair_type", "onsite_type_in_store")
 
     model = None
     if required("device_model"):

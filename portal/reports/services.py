@@ -440,9 +440,12 @@ def reopen_report(
     check_station_user(actor, report.station_id)
     _expect_version(report, expected_version)
     check_month_open(report.station_id, report.report_on)
-    reason = rules.CONTROL_CHARS.sub(" ", reason or "").strip()
+    target = REPORT_FLOW.target(report.status, "reopen")
+    reason = rules.CONTROL_CHARS.sub(" ", reason or "").strip()[:500]
+    if not reason:
+        raise DomainError(_l("Give the reason for reopening the report."), field="reason")
     changes = audit.track(report)
-    report.status = REPORT_FLOW.target(report.status, "reopen")
+    report.status = target
     audit.record_changes("daily_report.reopened", changes, actor=actor, comment=reason)
     return report
 

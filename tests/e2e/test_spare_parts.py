@@ -80,6 +80,7 @@ def test_shipment_receipt_repair_return(new_context, sign_in, live_server):
     station.goto(live_server + "/reports/")
     submit(station, "[data-testid=open-day]")
     if station.get_by_test_id("reopen-report").count():
+        station.fill("#reopen-reason", "补录一条记录")
         submit(station, "[data-testid=reopen-report]")
     submit(station, "[data-testid=new-record]")
     now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))

@@ -257,3 +257,21 @@ def test_an_onsite_repair_says_whether_it_was_outside_the_home_city():
     assert [(p.field, p.message) for p in refused.errors] == [
         ("outside_home_city", "outside_needs_onsite")
     ]
+
+
+def test_an_in_store_record_cannot_be_an_onsite_repair():
+    catalogues = rules.Catalogues(
+        models=CATALOGUES.models,
+        faults=CATALOGUES.faults,
+        types={**CATALOGUES.types, "onsite_repair": False},
+        results=CATALOGUES.results,
+    )
+
+    def checked(**over):
+        return rules.clean_record(raw(**over), catalogues, report_on=DAY, tz=TZ, allowed_types=None)
+
+    refused = checked(on_site="instore", repair_type="onsite_repair")
+    assert [(p.field, p.message) for p in refused.errors] == [
+        ("repair_type", "onsite_type_in_store")
+    ]
+    assert checked(on_site="onsite", repair_type="onsite_repair").errors == []

@@ -136,7 +136,7 @@ def test_amending_is_refused_once_the_settlement_leaves_draft(db, make):
     report = make.report(station, day, records=1, submit=True)
     settlement = make.settlement(station, day)
     services.reopen_report(
-        make.reporter(report.station), report
+        make.reporter(report.station), report, "a record was missing"
     )  # draft settlement: amending is allowed
     services.submit_report(make.reporter(report.station), report)
     settlement.status = "confirmed"
@@ -303,3 +303,21 @@ def test_catalogues_are_hq_edited_and_used_by_validation(db, make):
             make.reporter(report.station), report, make.record_values(day, 2, device_model="X9")
         )
     assert caught.value.problems[0]["field"] == "device_model"
+
+
+def test_reopening_needs_a_reason_which_is_audited(db, make):
+    from sqlalchemy import select
+
+    from portal.core.audit import AuditEntry
+
+    report = make.report(make.station(), dt.date(2026, 11, 3), records=1, submit=True)
+    user = make.reporter(report.station)
+    with pytest.raises(DomainError, match="reason") as refused:
+        services.reopen_report(user, report, "  \x00 ")
+    assert refused.value.field == "reason"
+    assert report.status == ReportStatus.SUBMITTED
+    services.reopen_report(user, report, "漏报一条记录")
+    entry = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "daily_report.reopened")
+    ).scalar_one()
+    assert entry.comment == "漏报一条记录"

@@ -286,3 +286,26 @@ def test_huge_ids_are_404_or_ignored_not_server_errors(client, db, make, login_a
         (f"/reports/catalogues/models/{big}/edit", {404}),
     ):
         assert client.get(url).status_code in codes, url
+
+
+def test_the_new_record_form_preselects_nothing_a_person_must_choose(client, db, make, login_as):
+    import re
+
+    make.catalogues()
+    station = make.station()
+    login_as("station", station=station)
+    day = local_today() - dt.timedelta(days=1)
+    client.post("/reports/open", data={"report_on": day.isoformat()})
+    report = services.find_report(station.id, day)
+    page = client.get(f"/reports/{report.id}/records/new").get_data(as_text=True)
+    for name in ("device_model", "fault_code", "repair_type", "result"):
+        select_html = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S).group(0)
+        first = re.search(r"<option([^>]*)>", select_html).group(1)
+        assert 'value=""' in first, name
+        assert "selected" not in select_html, name
+    values = make.record_values(day, 1)
+    values["repair_type"] = ""
+    response = client.post(f"/reports/{report.id}/records/new", data=_form(values))
+    assert response.status_code in (200, 422)
+    assert "is-invalid" in response.get_data(as_text=True)
+    assert services.find_report(station.id, day).records == []
