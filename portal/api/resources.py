@@ -255,12 +255,13 @@ def list_reports(args):
             .group_by(RepairRecord.report_id)
         ).all()
     )
+    settings = services.settings_list()  # once per request, not once per report
     return [
         {
             "id": r.id,
             "report_on": r.report_on,
             "status": r.status.value,
-            "standing": services.report_standing(r).value,
+            "standing": services.report_standing(r, settings).value,
             "records": counts.get(r.id, 0),
             "first_submitted_at": r.first_submitted_at,
         }

@@ -67,12 +67,12 @@ def index():
         size=current_app.config["PAGE_SIZE"],
         descending=True,
     )
-    object_types = db.session.execute(
-        select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
-    ).scalars()
-    actions = db.session.execute(
-        select(AuditEntry.action).distinct().order_by(AuditEntry.action)
-    ).scalars()
+    # The filter choices come from the names catalogue, not from a DISTINCT over the whole
+    # audit table on every request (issue 12: 3.8 s on PostgreSQL at 2 million entries).
+    from portal.core.names import EVENT_NAMES, OBJECT_TYPE_NAMES
+
+    object_types = sorted(OBJECT_TYPE_NAMES)
+    actions = sorted(EVENT_NAMES)
     return render_template(
         "audit/index.html",
         page=page,
