@@ -151,8 +151,10 @@ def test_a_change_waits_for_an_approval_being_committed_and_is_then_refused(app,
                 db.session.flush()  # the row is updated and locked, not yet committed
                 flushed.set()
                 time.sleep(0.5)
+                # Taken before the commit: the answer may come the moment the commit lands,
+                # before this thread runs again, but never before it starts.
+                outcome["committing_at"] = time.monotonic()
                 db.session.commit()
-                outcome["approved_at"] = time.monotonic()
             finally:
                 db.session.remove()
 
@@ -175,4 +177,4 @@ def test_a_change_waits_for_an_approval_being_committed_and_is_then_refused(app,
     for thread in threads:
         thread.join(timeout=30)
     assert outcome["change"] == "locked"
-    assert outcome["answered_at"] >= outcome["approved_at"]
+    assert outcome["answered_at"] >= outcome["committing_at"]
