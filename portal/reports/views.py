@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.core.dates import local_today
 from portal.core.db import MAX_ID
 from portal.core.forms import submit as submit_form
-from portal.core.pagination import keyset_page
+from portal.core.pagination import keyset_page, keyset_page_by_time
 from portal.core.permissions import Permission, can, require
 from portal.core.regions import province_choices
 from portal.core.scoping import get_scoped_or_404, scope_to_user
@@ -481,13 +481,15 @@ def _record_filter() -> services.RecordFilter:
 def records():
     flt = _record_filter()
     stmt = services.record_query(current_user, flt)
-    page = keyset_page(
+    # Newest received first, keyed on (received_at, id): the list's order is the index's, so a
+    # date filter or a station filter reads one index range (issue 12).
+    page = keyset_page_by_time(
         stmt,
+        RepairRecord.received_at,
         RepairRecord.id,
-        after=_int_arg("after"),
-        before=_int_arg("before"),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
         size=current_app.config["PAGE_SIZE"],
-        descending=True,
     )
     stations = {}
     if page.items:

@@ -73,3 +73,31 @@ def test_the_audit_trail_and_record_list_do_not_query_per_row(client, db, make, 
     db.session.commit()
     many = {url: _get(client, url) for url in ("/audit/", "/reports/records", "/stations/")}
     assert many == few
+
+
+def test_records_page_by_received_time_both_ways(client, db, make, login_as, app):
+    import re
+
+    station = make.station()
+    day = local_today() - dt.timedelta(days=2)
+    make.report(station, day, records=7, parts="")
+    db.session.commit()
+    login_as("hq")
+    app.config["PAGE_SIZE"] = 3
+    try:
+
+        def tickets(page):
+            return re.findall(r"T-\d{8}-\d+", page)
+
+        first = client.get("/reports/records").get_data(as_text=True)
+        after = re.search(r'href="[^"]*after=([^"&]+)', first).group(1)
+        second = client.get(f"/reports/records?after={after}").get_data(as_text=True)
+        before = re.search(r'href="[^"]*before=([^"&]+)', second).group(1)
+        back = client.get(f"/reports/records?before={before}").get_data(as_text=True)
+        assert tickets(back) == tickets(first)
+        assert not set(tickets(first)) & set(tickets(second))
+        assert len(tickets(first)) == 3
+        # A token from nowhere is the first page, not an error.
+        assert client.get("/reports/records?after=2026-99-99~x").status_code == 200
+    finally:
+        app.config["PAGE_SIZE"] = 50
