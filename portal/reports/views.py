@@ -427,6 +427,15 @@ def upload_errors(batch_id: int):
 def _station_for_view() -> Station:
     if can(current_user, Permission.VIEW_ALL_STATIONS):
         station_id = _int_arg("station_id")
+        code = (request.args.get("station") or "").strip().upper()[:20]
+        if not station_id and code:
+            # A station picked by its code: a search box, not a list of 3,000 stations.
+            station_id = db.session.execute(
+                select(Station.id).where(Station.code == code)
+            ).scalar_one_or_none()
+            if station_id is None:
+                flash(_("No station with the code %(code)s.", code=code), "warning")
+                return None
         if not station_id:
             return None
         return get_scoped_or_404(Station, station_id, current_user, Station.id)
@@ -441,16 +450,14 @@ def month_calendar():
     month_arg = request.args.get("month") or ""
     month = _parse_day(f"{month_arg}-01" if month_arg else None, today.replace(day=1))
     days = services.month_calendar(station.id, month, station=station) if station else []
-    stations = []
-    if can(current_user, Permission.VIEW_ALL_STATIONS):
-        stations = db.session.execute(select(Station).order_by(Station.code)).scalars().all()
+    picker = can(current_user, Permission.VIEW_ALL_STATIONS)
     prev_month = (month - dt.timedelta(days=1)).replace(day=1)
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     counts = {s: sum(1 for d in days if d.status == s) for s in DayStatus}
     return render_template(
         "reports/calendar.html",
         station=station,
-        stations=stations,
+        picker=picker,
         month=month,
         days=days,
         counts=counts,

@@ -161,6 +161,13 @@ def test_hq_sees_coverage_serial_history_calendar_and_export(client, db, make, l
     assert "138****5678" in page
     page = client.get(f"/reports/calendar?station_id={station.id}&month={day:%Y-%m}")
     assert page.status_code == 200
+    # HQ picks a station by its code in a search box; no list of every station is sent.
+    page = client.get(f"/reports/calendar?station={station.code.lower()}&month={day:%Y-%m}")
+    html = page.get_data(as_text=True)
+    assert f'value="{station.code}"' in html
+    assert "<select" not in html.split("<main")[-1].split("</form>")[0]
+    missing = client.get("/reports/calendar?station=XX-NO-0000").get_data(as_text=True)
+    assert "XX-NO-0000" in missing
     export = client.get(f"/reports/records/export.xlsx?station_id={station.id}")
     sheet = openpyxl.load_workbook(io.BytesIO(export.data))["Records"]
     assert sheet.max_row == 2
