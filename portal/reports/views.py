@@ -166,6 +166,9 @@ def _render_detail(report: DailyReport, counts_form: CountsForm, status=200):
             locked=locked,
             may_submit=can(current_user, Permission.SUBMIT_REPORTS, report),
             due=services.due_for(report.report_on),
+            # What the settlement will question, shown where the station looks before submitting.
+            record_warnings=services.warnings_for(report.records),
+            counts_disagree=report.completed_count != len(report.records),
         ),
         status,
     )

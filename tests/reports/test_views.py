@@ -316,3 +316,28 @@ def test_the_new_record_form_preselects_nothing_a_person_must_choose(client, db,
     assert response.status_code in (200, 422)
     assert "is-invalid" in response.get_data(as_text=True)
     assert services.find_report(station.id, day).records == []
+
+
+def test_the_report_page_warns_about_counts_and_record_warnings(client, db, make, login_as):
+    station = make.station()
+    day = local_today() - dt.timedelta(days=1)
+    report = make.report(station, day, records=2, parts="")
+    make.update(report.records[0], serial_no="BAD")
+    db.session.commit()
+    login_as("station", station=station)
+    page = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'data-testid="counts-disagree"' in page  # 0 completed, 2 records
+    assert page.count('data-testid="record-warning"') == 1
+    client.post(
+        f"/reports/{report.id}/counts",
+        data={
+            "received_count": "2",
+            "completed_count": "2",
+            "pending_count": "0",
+            "returned_count": "0",
+            "complaint_count": "0",
+            "version": str(report.version),
+        },
+    )
+    page = client.get(f"/reports/{report.id}").get_data(as_text=True)
+    assert 'data-testid="counts-disagree"' not in page
