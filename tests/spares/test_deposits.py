@@ -276,3 +276,19 @@ def test_amounts_typed_with_group_commas_or_full_width_digits_are_read_exactly(m
     assert deposits.balance(account) == Decimal("1334.50")
     with pytest.raises(DomainError, match="Enter an amount"):
         deposits.record_entry(finance, account, kind="paid", amount="12,5", entry_on=DAY)
+
+
+def test_a_deposit_of_zero_is_refused_next_to_the_amount(client, db, make, login_as):
+    station, account = _account(make)
+    login_as("finance")
+    action = f"/certification/stations/{station.id}/deposit"
+    token = _token(client.get(f"/stations/{station.id}").get_data(as_text=True), action)
+    form = {"kind": "top_up", "amount": "0", "entry_on": "2026-11-03", "form_token": token}
+    response = client.post(action, data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    form_html = re.search(r'<form[^>]*data-testid="deposit-form".*?</form>', html, re.S).group(0)
+    amount = re.search(r'name="amount".*?(<div class="invalid-feedback">[^<]+)', form_html, re.S)
+    assert amount
+    assert "0.01" in amount.group(1)
+    assert _count(db, account) == 1
