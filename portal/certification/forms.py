@@ -176,11 +176,13 @@ class ApproveForm(FlaskForm):
 
 
 class DepositForm(FlaskForm):
+    needs_confirmation = False  # set by the view when the amount exceeds the tier's need
     kind = SelectField(_l("Entry"), choices=DepositEntryKind.choices())
     amount = MoneyField(_l("Amount (CNY)"), validators=[InputRequired()], minimum="0.01")
     entry_on = DateField(_l("Date"), validators=[DataRequired()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    confirm_above = BooleanField(_l("Yes, record more than the tier requires"))
     form_token = OneTimeTokenField()
 
 

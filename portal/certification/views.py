@@ -64,6 +64,28 @@ def _load_application(application_id: int) -> Application:
     return application
 
 
+def _above_tier_confirmed(station, form) -> bool:
+    """A payment that takes the deposit above what the tier requires is recorded only once the
+    person confirms it (a typed extra zero is the usual cause)."""
+    if form.kind.data not in ("paid", "top_up") or form.confirm_above.data:
+        return True
+    account = deposits.account_for_station(station.id, create=True)
+    after = deposits.balance(account) + form.amount.data
+    required = services.requirements_for(station.tier).deposit
+    if after <= required:
+        return True
+    form.amount.errors.append(
+        _(
+            "This brings the deposit to %(after)s, above the %(required)s the tier requires. "
+            "Check the amount, or tick the confirmation below.",
+            after=f"{after:,.2f}",
+            required=f"{required:,.2f}",
+        )
+    )
+    form.needs_confirmation = True
+    return False
+
+
 def _entry_values(form) -> dict:
     """A deposit entry from a DepositForm."""
     return {
@@ -723,7 +745,7 @@ def station_areas(station_id: int):
 def station_deposit(station_id: int):
     station = _station(station_id)
     form = forms.DepositForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _above_tier_confirmed(station, form):
         ok, _entry = submit_form(
             form,
             lambda: services.record_station_deposit(_actor(), station, **_entry_values(form)),

@@ -292,3 +292,25 @@ def test_a_deposit_of_zero_is_refused_next_to_the_amount(client, db, make, login
     assert amount
     assert "0.01" in amount.group(1)
     assert _count(db, account) == 1
+
+
+def test_a_deposit_above_the_tier_requirement_is_confirmed_first(client, db, make, login_as):
+    station, account = _account(make)  # 100.00 paid; a service station needs 5,000.00
+    login_as("finance")
+    action = f"/certification/stations/{station.id}/deposit"
+    token = _token(client.get(f"/stations/{station.id}").get_data(as_text=True), action)
+    form = {"kind": "top_up", "amount": "49,000", "entry_on": "2026-11-03", "form_token": token}
+    response = client.post(action, data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "49,100.00" in html
+    assert 'name="confirm_above"' in html
+    assert _count(db, account) == 1
+    form["confirm_above"] = "y"
+    response = client.post(action, data=form, follow_redirects=True)
+    assert "The deposit entry is recorded." in response.get_data(as_text=True)
+    assert deposits.balance(account) == Decimal("49100.00")
+    form = {**form, "amount": "100", "form_token": _token(response.get_data(as_text=True), action)}
+    form.pop("confirm_above")
+    response = client.post(action, data=form)  # already above the requirement: confirm again
+    assert response.status_code == 422
