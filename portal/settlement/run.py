@@ -78,37 +78,41 @@ def money(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
 
 
+def _memo(function):
+    """A per-run cache of a question asked once per record with few distinct answers."""
+    answers: dict = {}
+
+    def ask(*args):
+        try:
+            return answers[args]
+        except KeyError:
+            answer = answers[args] = function(*args)
+            return answer
+
+    return ask
+
+
 class CatalogueRules:
     """The engine's questions answered from the versioned rules and the versioned catalogue
-    facts (`reports.facts`), each for the record's day."""
+    facts (`reports.facts`), each for the record's day. A month has few distinct questions
+    (models × days, tiers × types × days), so each answer is computed once per run."""
 
     def __init__(self, versions: Versions):
         from portal.reports.facts import load_history
 
         self.versions = versions
         self.facts = load_history()
+        self.serial_pattern = _memo(self.facts.serial_pattern)
+        self.warranty_months = _memo(self._warranty_months)
+        self.fault_category = _memo(self.facts.fault_category)
+        self.tier_allows = _memo(versions.tier_allows)
+        self.fee_cents = _memo(versions.fee_cents)
+        self.travel_cents = _memo(versions.travel_cents)
+        self.repeat_window_days = _memo(versions.repeat_window_days)
 
-    def serial_pattern(self, model, day):
-        return self.facts.serial_pattern(model, day)
-
-    def warranty_months(self, model, day):
+    def _warranty_months(self, model, day):
         months = self.facts.warranty_months(model, day)
         return months if months is not None else self.versions.default_warranty_months(day)
-
-    def fault_category(self, fault_code, day):
-        return self.facts.fault_category(fault_code, day)
-
-    def tier_allows(self, tier, repair_type, day):
-        return self.versions.tier_allows(tier, repair_type, day)
-
-    def fee_cents(self, day, tier, repair_type):
-        return self.versions.fee_cents(day, tier, repair_type)
-
-    def travel_cents(self, day):
-        return self.versions.travel_cents(day)
-
-    def repeat_window_days(self, day):
-        return self.versions.repeat_window_days(day)
 
 
 def stations_of_month(month: dt.date) -> list[int]:
@@ -171,7 +175,7 @@ def _repairs_between(start: dt.date, after: dt.date) -> list[rules.PriorRepair]:
     """Repaired records completed in [start, after) at every station (UTC bounds padded a day)."""
     low = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     high = dt.datetime.combine(after + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    rows = db.session.execute(
+    rows = db.session.connection().execute(  # Core rows: no ORM processing per row
         select(
             RepairRecord.id,
             RepairRecord.serial_no,
@@ -218,7 +222,7 @@ def _tier_on(periods, day: dt.date) -> str | None:
 def _facts(chunk, first, after, tz) -> dict[int, list[rules.RecordFact]]:
     tiers = _tiers(chunk)
     by_station: dict[int, list[rules.RecordFact]] = {sid: [] for sid in chunk}
-    rows = db.session.execute(
+    rows = db.session.connection().execute(  # Core rows: no ORM processing per row
         select(
             RepairRecord.id,
             RepairRecord.station_id,
