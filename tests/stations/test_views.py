@@ -319,3 +319,26 @@ def test_ids_no_row_can_have_are_not_found(client, login_as):
     login_as("admin")
     assert client.get("/stations/99999999999").status_code == 404
     assert client.get("/users/99999999999").status_code == 404
+
+
+def test_hq_station_page_links_to_the_stations_reports_calendar_records_ledger_and_audit(
+    client, db, make, login_as
+):
+    station = make.station()
+    login_as("hq")
+    html = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    links = html.split('data-testid="station-links"')[1].split("</nav>")[0]
+    for href in (
+        f"/reports/?station_id={station.id}",
+        f"/reports/calendar?station_id={station.id}",
+        f"/reports/records?station_id={station.id}",
+        f"/spares/stations/{station.id}",
+        f"/audit/?station={station.code}",
+    ):
+        assert href in links, href
+    for href in (
+        f"/reports/records?station_id={station.id}",
+        f"/spares/stations/{station.id}",
+        f"/audit/?station={station.code}",
+    ):
+        assert client.get(href).status_code == 200, href
