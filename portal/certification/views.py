@@ -354,10 +354,14 @@ def submit(application_id: int):
 def queue():
     raw = request.args.get("status") or ""
     status = ApplicationStatus(raw) if raw in {s.value for s in ApplicationStatus} else None
+    q = (request.args.get("q") or "").strip()[:100]
+    counts = services.queue_counts()
     return render_template(
         "certification/queue.html",
-        applications=services.application_queue(status),
-        counts=services.queue_counts(),
+        applications=services.application_queue(status, q),
+        counts=counts,
+        open_count=sum(n for s, n in counts.items() if s not in services.CLOSED_OR_DRAFT),
+        q=q,
         status=status,
         statuses=ApplicationStatus,
         now=now_utc(),

@@ -360,3 +360,27 @@ def test_hq_and_finance_forms_work_end_to_end(client, make, login_as):
     page = client.get(f"/stations/{station.id}").get_data(as_text=True)
     assert "Not compliant" in page
     assert hq.username in page or "station.compliance_changed" in page
+
+
+def test_the_queue_searches_company_and_credit_code_and_counts_drafts_apart(
+    client, db, make, login_as
+):
+    submitted = make.complete_application(company_name="甲乙通讯有限公司")
+    services.submit(submitted.applicant, submitted)
+    draft = make.complete_application(company_name="丙丁电子有限公司")
+    login_as("hq")
+    html = client.get("/certification/applications").get_data(as_text=True)
+    assert "甲乙通讯" in html
+    assert "丙丁电子" not in html  # a draft is the candidate's own, not open work for HQ
+    assert 'data-testid="open-count">1<' in html
+    drafts = client.get("/certification/applications?status=draft").get_data(as_text=True)
+    assert "丙丁电子" in drafts
+    found = client.get("/certification/applications?q=甲乙").get_data(as_text=True)
+    assert "甲乙通讯" in found
+    by_code = client.get(f"/certification/applications?q={submitted.credit_code[-6:]}").get_data(
+        as_text=True
+    )
+    assert "甲乙通讯" in by_code
+    none = client.get("/certification/applications?q=不存在").get_data(as_text=True)
+    assert "甲乙通讯" not in none
+    assert draft.status.value == "draft"

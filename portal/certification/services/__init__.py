@@ -8,6 +8,7 @@ them so that `from portal.certification import services` and `services.X` keep w
 from portal.certification import rules
 from portal.certification.services.applications import (
     APP_FIELDS_BY_STEP,
+    CLOSED_OR_DRAFT,
     CREDIT_CODE_MESSAGES,
     NULLABLE_FIELDS,
     STEP_LABELS,
@@ -104,6 +105,7 @@ __all__ = [
     "application_deposit",
     "application_facts",
     "application_of",
+    "CLOSED_OR_DRAFT",
     "application_queue",
     "approve",
     "attachment_path",

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.auth import services as auth_services
 from portal.certification import rules
@@ -425,13 +425,26 @@ def submit(actor, application: Application) -> Application:
 # --- queues and timelines ------------------------------------------------------------------
 
 
-def application_queue(status: ApplicationStatus | None):
+CLOSED_OR_DRAFT = (
+    ApplicationStatus.DRAFT,
+    ApplicationStatus.AUTHORIZED,
+    ApplicationStatus.REJECTED,
+)
+
+
+def application_queue(status: ApplicationStatus | None, q: str = ""):
+    """Applications in a state, or the open ones (drafts are the candidates' own, counted
+    apart); `q` searches the company name and the credit code."""
     stmt = select(Application).order_by(Application.status_changed_at, Application.id)
     if status is not None:
         stmt = stmt.where(Application.status == status)
     else:
+        stmt = stmt.where(Application.status.not_in(CLOSED_OR_DRAFT))
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{q}%"
         stmt = stmt.where(
-            Application.status.not_in([ApplicationStatus.AUTHORIZED, ApplicationStatus.REJECTED])
+            or_(Application.company_name.ilike(like), Application.credit_code.ilike(like))
         )
     return list(db.session.execute(stmt.limit(500)).scalars())
 
