@@ -917,3 +917,16 @@ def test_hq_records_a_counterfeit_violation(make):
     services.record_counterfeit_violation(hq, application, "sold compatible batteries")
     assert "sold compatible batteries" in application.counterfeit_violation
     assert services.timeline(application)[-1].action == "application.counterfeit_violation"
+
+
+def test_submitting_again_after_a_return_needs_a_change(make):
+    hq = make.user(role="hq")
+    application = make.complete_application()
+    services.submit(application.applicant, application)
+    services.return_to_candidate(hq, application, "Please add the site photos.")
+    with pytest.raises(DomainError, match="returned the application"):
+        services.submit(application.applicant, application)
+    assert application.status is A.RETURNED
+    services.save_step(application.applicant, application, "areas", {"repair_area": "14"})
+    services.submit(application.applicant, application)
+    assert application.status is A.SUBMITTED

@@ -406,10 +406,50 @@ def missing_for_submission(application: Application) -> list:
     return missing
 
 
+CHANGES = (
+    "application.saved",
+    "application.staff_added",
+    "application.staff_removed",
+    "application.attachment_added",
+)
+
+
+def _changed_since_return(application: Application) -> bool:
+    """Whether the candidate saved a step, changed the staff or added an attachment since HQ
+    returned the application (every such change is audited on the application; entries are
+    ordered by id, which holds even when two share a timestamp)."""
+    on_application = (
+        AuditEntry.object_type == "Application",
+        AuditEntry.object_id == str(application.id),
+    )
+    returned = db.session.execute(
+        select(func.max(AuditEntry.id)).where(
+            *on_application, AuditEntry.action == "application.return"
+        )
+    ).scalar()
+    if returned is None:
+        return True
+    return (
+        db.session.execute(
+            select(AuditEntry.id)
+            .where(*on_application, AuditEntry.action.in_(CHANGES), AuditEntry.id > returned)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def submit(actor, application: Application) -> Application:
     """Send the application to HQ (first time or after a return)."""
     _require_applicant(actor, application)
     APPLICATION_FLOW.target(application.status, "submit")
+    if application.status == ApplicationStatus.RETURNED and not _changed_since_return(application):
+        raise DomainError(
+            _l(
+                "HQ returned the application for more information: change what HQ asked for "
+                "(a form step, the staff or an attachment) before you submit it again."
+            )
+        )
     missing = missing_for_submission(application)
     if missing:
         raise DomainError(
